@@ -1,0 +1,192 @@
+"""Three-way agreement of terminal journal, host journal and issuer ledger.
+
+Invariants checked (numbers as in SPEC.md):
+
+1. ``final``: every attempt is final on the terminal and on the host.
+2. ``outcome``: terminal and host agree on each attempt's outcome and amount, and
+   money moved at the issuer exactly for the sales the host approved, for the
+   same amount.
+3. ``once``: no attempt moved money twice, and every attempt exists on both sides.
+4. ``receipt``: every approved sale has exactly one original receipt of each copy;
+   nothing else has an original receipt.
+6. ``ledger``: the issuer ledger balances and no balance is negative.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, Row, func, select
+
+from pospay.host.tables import host_journal
+from pospay.issuer.ledger import (
+    approved_movements,
+    balance_mismatches,
+    negative_balances,
+    trial_balance,
+    unbalanced_entries,
+)
+from pospay.terminal.tables import terminal_journal, terminal_receipt
+from pospay.transaction import MONEY_MOVED_STATES, Kind, State, is_final
+
+RECEIPT_COPIES = ("merchant", "customer")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    invariant: str
+    attempt: str  # terminal id / STAN / transmission time, or the issuer reference
+    detail: str
+
+
+@dataclass
+class AgreementReport:
+    attempts: int = 0
+    host_rows: int = 0
+    issuer_movements: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def agreement(self) -> bool:
+        return not self.findings
+
+    def by_invariant(self) -> dict[str, int]:
+        counts = Counter(finding.invariant for finding in self.findings)
+        return {
+            name: counts.get(name, 0) for name in ("final", "outcome", "once", "receipt", "ledger")
+        }
+
+
+def check_agreement(terminal: Engine, host: Engine, issuer: Engine) -> AgreementReport:
+    """Compare the three records and report every disagreement."""
+    report = AgreementReport()
+    with terminal.connect() as connection:
+        terminal_rows = list(connection.execute(select(terminal_journal)))
+        receipts = Counter(
+            (row.journal_id, row.copy)
+            for row in connection.execute(
+                select(terminal_receipt.c.journal_id, terminal_receipt.c.copy).where(
+                    terminal_receipt.c.reprint_number == 0
+                )
+            )
+        )
+    with host.connect() as connection:
+        host_rows = list(connection.execute(select(host_journal)))
+        duplicates = connection.execute(
+            select(func.count())
+            .select_from(host_journal)
+            .group_by(
+                host_journal.c.terminal_id, host_journal.c.stan, host_journal.c.transmission_at
+            )
+            .having(func.count() > 1)
+        ).all()
+    with issuer.connect() as connection:
+        movements = approved_movements(connection)
+        totals = trial_balance(connection)
+        negatives = negative_balances(connection)
+        unbalanced = unbalanced_entries(connection)
+        mismatches = balance_mismatches(connection)
+
+    report.attempts = len(terminal_rows)
+    report.host_rows = len(host_rows)
+    report.issuer_movements = len(movements)
+    add = report.findings.append
+
+    host_by_key = {_key(row): row for row in host_rows}
+    terminal_keys = {_key(row) for row in terminal_rows}
+    for row in terminal_rows:
+        key = _key(row)
+        if not is_final(State(row.state)):
+            add(Finding("final", key, f"terminal state is {row.state}"))
+        host_row = host_by_key.get(key)
+        if host_row is None:
+            if State(row.state) in MONEY_MOVED_STATES:
+                add(Finding("once", key, "approved on the terminal but unknown to the host"))
+            elif row.state != State.DECLINED or row.response_code is not None:
+                add(Finding("once", key, "answered on the terminal but unknown to the host"))
+        else:
+            _compare(row, host_row, add)
+        _check_receipts(row, receipts, add)
+    for host_row in host_rows:
+        key = _key(host_row)
+        if not is_final(State(host_row.state)):
+            add(Finding("final", key, f"host state is {host_row.state}"))
+        if key not in terminal_keys:
+            add(Finding("once", key, "on the host but not in the terminal journal"))
+    _check_money(host_rows, movements, add)
+    if duplicates:
+        add(Finding("once", "-", f"{len(duplicates)} request keys journaled more than once"))
+    if not totals.balanced:
+        add(
+            Finding(
+                "ledger",
+                "-",
+                f"issuer debits {totals.debits_minor} differ from credits {totals.credits_minor}",
+            )
+        )
+    if unbalanced:
+        add(Finding("ledger", "-", f"{unbalanced} issuer entries do not balance"))
+    if mismatches:
+        add(Finding("ledger", "-", f"{mismatches} issuer balances differ from their postings"))
+    if negatives:
+        add(Finding("ledger", "-", f"{negatives} issuer accounts have a negative balance"))
+    return report
+
+
+def _key(row: Row[Any]) -> str:
+    return f"{row.terminal_id}/{row.stan}/{row.transmission_at}"
+
+
+def _compare(row: Row[Any], host_row: Row[Any], add: Any) -> None:
+    key = _key(row)
+    terminal_moved = State(row.state) in MONEY_MOVED_STATES
+    host_moved = State(host_row.state) in MONEY_MOVED_STATES
+    if terminal_moved != host_moved:
+        add(Finding("outcome", key, f"terminal says {row.state}, host says {host_row.state}"))
+    if (row.amount_minor, row.currency) != (host_row.amount_minor, host_row.currency):
+        add(Finding("outcome", key, "terminal and host amounts differ"))
+    if row.response_code is not None and row.response_code != host_row.response_code:
+        add(
+            Finding(
+                "outcome",
+                key,
+                f"response code {row.response_code} vs host {host_row.response_code}",
+            )
+        )
+
+
+def _check_receipts(row: Row[Any], receipts: Counter[tuple[int, str]], add: Any) -> None:
+    key = _key(row)
+    wants_receipt = State(row.state) in MONEY_MOVED_STATES and Kind(row.kind) is Kind.SALE
+    for copy in RECEIPT_COPIES:
+        count = receipts.get((row.id, copy), 0)
+        if wants_receipt and count != 1:
+            add(Finding("receipt", key, f"{count} original {copy} receipts for an approved sale"))
+        if not wants_receipt and count:
+            add(
+                Finding(
+                    "receipt", key, f"an original {copy} receipt exists for a {row.state} attempt"
+                )
+            )
+
+
+def _check_money(host_rows: list[Row[Any]], movements: dict[str, Any], add: Any) -> None:
+    approved = {
+        row.rrn: row
+        for row in host_rows
+        if State(row.state) in MONEY_MOVED_STATES and Kind(row.kind).moves_money
+    }
+    for rrn, row in approved.items():
+        moved = movements.get(rrn)
+        if moved is None:
+            add(Finding("outcome", _key(row), "host approved but no money moved at the issuer"))
+        elif (moved.minor, moved.currency) != (row.amount_minor, row.currency):
+            add(
+                Finding(
+                    "outcome", _key(row), f"issuer moved {moved}, host approved {row.amount_minor}"
+                )
+            )
+    for reference in movements.keys() - approved.keys():
+        add(Finding("outcome", reference, "money moved at the issuer without a host approval"))

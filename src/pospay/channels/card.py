@@ -1,0 +1,44 @@
+"""The card channel: what the host asks a card issuer, and what it gets back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from pospay.money import Money
+from pospay.transaction import Kind
+
+
+@dataclass(frozen=True, slots=True)
+class CardAuthorisation:
+    """One request to the issuer.
+
+    `reference` is chosen by the host and saved in its journal before the request
+    is sent; the issuer treats a repeated reference as the same request and answers
+    with its first answer (idempotency). The full PAN is here only in memory.
+    """
+
+    reference: str
+    kind: Kind  # SALE or BALANCE_INQUIRY for now
+    pan: str = field(repr=False)
+    expiry: str  # YYMM
+    amount: Money  # zero for a balance inquiry
+    merchant_id: str
+    terminal_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CardResult:
+    reference: str
+    response_code: str
+    auth_code: str | None  # six characters when approved
+    balance: Money | None  # available balance, for inquiries and after approvals
+    reason: str  # why, in a sentence, for the journal
+
+
+class CardChannel(Protocol):
+    async def authorise(self, request: CardAuthorisation) -> CardResult:
+        """Authorise `request`; the same `reference` always gets the same answer."""
+        ...

@@ -1,0 +1,1 @@
+"""The `pospay` command."""

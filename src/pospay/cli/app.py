@@ -1,0 +1,21 @@
+"""`pospay`: one command, a subcommand per job."""
+
+from __future__ import annotations
+
+import typer
+
+from pospay.cli.demo import demo
+from pospay.cli.serve import serve
+
+app = typer.Typer(
+    name="pospay",
+    help="Payment point-of-sale platform: terminal engine, ISO 8583 host, simulators, receipts.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command()(demo)
+app.command()(serve)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,120 @@
+"""Every error pospay raises on purpose, as one tree.
+
+Callers catch the branch they can act on; each error carries what is needed to act.
+
+    PospayError
+    ├── BadInput                  input from outside is wrong; nothing was changed
+    │   ├── MessageFormatError    an ISO 8583 frame or message cannot be used (.field, .pos)
+    │   ├── InvalidCard           the PAN fails Luhn, is unknown, or is malformed
+    │   ├── InvalidAmount         zero, negative, too large, or the wrong currency
+    │   └── UnknownAccount        a ledger posting names an account that was never opened
+    ├── IllegalTransition         the transaction state machine refused an event
+    ├── Declined                  an authority answered with a non-approval response code
+    │   └── InsufficientFunds     a posting would take a ledger balance below zero (51)
+    ├── OutcomeUnknown            the request may or may not have been acted on (timeout, drop)
+    ├── LinkError                 the terminal-host link failed before a request was sent
+    ├── StorageError              the journal could not make a record durable
+    └── PrinterFault              the printer could not print (paper out, offline, ...)
+
+`OutcomeUnknown` is the error that matters most: the caller must not assume either
+outcome, and must resolve it (reversal or status query) before the attempt is final.
+"""
+
+from __future__ import annotations
+
+
+class PospayError(Exception):
+    """Base of every deliberate pospay error."""
+
+
+class BadInput(PospayError):
+    """Input from outside was rejected; no state was changed."""
+
+
+class MessageFormatError(BadInput):
+    """An ISO 8583 frame or message could not be used.
+
+    `field` names the data element at fault ("t" for the MTI, "p" for the bitmap,
+    "frame" for the length header) and `pos` the byte offset, where known.
+    `partial` holds the fields that were decoded before the fault, so that an error
+    response can still echo the MTI, STAN and terminal id.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        pos: int | None = None,
+        partial: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.field = field
+        self.pos = pos
+        self.partial: dict[str, str] = dict(partial or {})
+
+
+class InvalidCard(BadInput):
+    """The card number is malformed, fails Luhn, or is not known."""
+
+
+class InvalidAmount(BadInput):
+    """The amount is not a positive integer count of minor units in a known currency."""
+
+
+class UnknownAccount(BadInput):
+    """A ledger posting names an account that does not exist; nothing was posted."""
+
+    def __init__(self, account_id: str) -> None:
+        super().__init__(f"no ledger account {account_id!r}")
+        self.account_id = account_id
+
+
+class IllegalTransition(PospayError):
+    """The transaction life cycle does not allow this event in this state."""
+
+    def __init__(self, state: str, event: str) -> None:
+        super().__init__(f"event {event!r} is not allowed in state {state!r}")
+        self.state = state
+        self.event = event
+
+
+class Declined(PospayError):
+    """An authority answered with a response code other than approval."""
+
+    def __init__(self, response_code: str, message: str) -> None:
+        super().__init__(f"{response_code}: {message}")
+        self.response_code = response_code
+
+
+class InsufficientFunds(Declined):
+    """A posting would take `account_id` below zero; the whole entry was not posted.
+
+    `available` is the balance in minor units when the posting was refused.
+    """
+
+    def __init__(self, account_id: str, amount_minor: int, available: int) -> None:
+        super().__init__("51", f"account {account_id!r} has {available}, needs {amount_minor}")
+        self.account_id = account_id
+        self.amount_minor = amount_minor
+        self.available = available
+
+
+class OutcomeUnknown(PospayError):
+    """The request may have been acted on; the outcome must be resolved, never assumed."""
+
+
+class LinkError(PospayError):
+    """The link to the host could not be used; nothing was sent."""
+
+
+class StorageError(PospayError):
+    """A record could not be made durable; nothing was acknowledged."""
+
+
+class PrinterFault(PospayError):
+    """The printer could not print. `reason` is one of: paper_out, jam, offline, cover_open."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"printer fault: {reason}")
+        self.reason = reason

@@ -1,0 +1,167 @@
+"""The host journal: every accepted request, recorded before it is forwarded.
+
+Functions here take a SQLAlchemy connection and run inside the caller's unit of
+work (see `pospay.storage.GroupCommitter`); states change only through
+`pospay.transaction.apply`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select, update
+
+from pospay.host.tables import host_journal, host_terminal
+from pospay.transaction import Event, Kind, Method, State, apply
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """What the host keeps of an incoming card request (no full PAN)."""
+
+    terminal_id: str
+    stan: str
+    transmission_at: str
+    merchant_id: str
+    mti: str
+    processing_code: str
+    kind: Kind
+    method: Method
+    amount_minor: int
+    currency: str
+    pan_masked: str
+    pan_ref: str
+    batch: str
+
+
+def find_request(
+    connection: Connection, terminal_id: str, stan: str, transmission_at: str
+) -> Row[Any] | None:
+    """The journal row of this request key, if the host has seen it."""
+    return connection.execute(
+        select(host_journal).where(
+            host_journal.c.terminal_id == terminal_id,
+            host_journal.c.stan == stan,
+            host_journal.c.transmission_at == transmission_at,
+        )
+    ).first()
+
+
+def record_request(connection: Connection, record: RequestRecord, now: datetime) -> Row[Any]:
+    """Insert the request as SENT (its intent is durable before it is forwarded) and
+    give it its RRN. Raises IntegrityError if the key exists: the caller replays."""
+    state = apply(State.CREATED, Event.SEND)
+    values = {name: getattr(record, name) for name in RequestRecord.__dataclass_fields__}
+    values.update(kind=record.kind.value, method=record.method.value)
+    row_id = connection.execute(
+        insert(host_journal)
+        .values(**values, state=state.value, reason="", created_at=now, updated_at=now)
+        .returning(host_journal.c.id)
+    ).scalar_one()
+    connection.execute(
+        update(host_journal).where(host_journal.c.id == row_id).values(rrn=f"{row_id:012d}")
+    )
+    return _row(connection, row_id)
+
+
+def record_local_decline(
+    connection: Connection, record: RequestRecord, response_code: str, reason: str, now: datetime
+) -> Row[Any]:
+    """Record a request the host declines itself without forwarding it."""
+    state = apply(State.CREATED, Event.DECLINE)
+    values = {name: getattr(record, name) for name in RequestRecord.__dataclass_fields__}
+    values.update(kind=record.kind.value, method=record.method.value)
+    row_id = connection.execute(
+        insert(host_journal)
+        .values(
+            **values,
+            state=state.value,
+            response_code=response_code,
+            reason=reason,
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(host_journal.c.id)
+    ).scalar_one()
+    connection.execute(
+        update(host_journal).where(host_journal.c.id == row_id).values(rrn=f"{row_id:012d}")
+    )
+    return _row(connection, row_id)
+
+
+def record_outcome(
+    connection: Connection,
+    row_id: int,
+    event: Event,
+    *,
+    response_code: str | None,
+    auth_code: str | None,
+    balance_minor: int | None,
+    reason: str,
+    now: datetime,
+) -> Row[Any]:
+    """Apply `event` to the row's state and store the answer."""
+    current = State(
+        connection.execute(
+            select(host_journal.c.state).where(host_journal.c.id == row_id)
+        ).scalar_one()
+    )
+    state = apply(current, event)
+    connection.execute(
+        update(host_journal)
+        .where(host_journal.c.id == row_id)
+        .values(
+            state=state.value,
+            response_code=response_code,
+            auth_code=auth_code,
+            balance_minor=balance_minor,
+            reason=reason,
+            updated_at=now,
+        )
+    )
+    return _row(connection, row_id)
+
+
+def record_sign_in(
+    connection: Connection, terminal_id: str, merchant_id: str, batch: str, now: datetime
+) -> int:
+    """Register a sign-in; returns how many times the terminal has signed in."""
+    changed = connection.execute(
+        update(host_terminal)
+        .where(host_terminal.c.terminal_id == terminal_id)
+        .values(
+            merchant_id=merchant_id,
+            batch=batch,
+            signed_in_at=now,
+            sign_ins=host_terminal.c.sign_ins + 1,
+        )
+    ).rowcount
+    if not changed:
+        connection.execute(
+            insert(host_terminal).values(
+                terminal_id=terminal_id,
+                merchant_id=merchant_id,
+                batch=batch,
+                signed_in_at=now,
+                sign_ins=1,
+            )
+        )
+    return int(
+        connection.execute(
+            select(host_terminal.c.sign_ins).where(host_terminal.c.terminal_id == terminal_id)
+        ).scalar_one()
+    )
+
+
+def is_signed_in(connection: Connection, terminal_id: str, merchant_id: str) -> bool:
+    """Whether the terminal has signed in under this merchant."""
+    row = connection.execute(
+        select(host_terminal.c.merchant_id).where(host_terminal.c.terminal_id == terminal_id)
+    ).first()
+    return row is not None and row.merchant_id == merchant_id
+
+
+def _row(connection: Connection, row_id: int) -> Row[Any]:
+    return connection.execute(select(host_journal).where(host_journal.c.id == row_id)).one()

@@ -1,0 +1,55 @@
+"""Building response messages. A response is built only from the journal row, so a
+replayed response is byte-for-byte the response first sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row
+
+from pospay.iso8583 import Message
+from pospay.iso8583.fields import amount_field, balance_field
+from pospay.iso8583.messages import response_mti
+from pospay.money import Money, currency_numeric
+from pospay.transaction import Kind
+
+# Fields a request may have that an error response echoes: never card data.
+_ECHO_ON_ERROR = ("3", "4", "7", "11", "41", "42", "49")
+
+
+def card_response(row: Row[Any]) -> Message:
+    """The 0210 for a journal row that has an answer."""
+    response: Message = {
+        "t": response_mti(row.mti),
+        "3": row.processing_code,
+        "7": row.transmission_at,
+        "11": row.stan,
+        "37": row.rrn,
+        "39": row.response_code,
+        "41": row.terminal_id,
+        "42": row.merchant_id,
+        "49": currency_numeric(row.currency),
+        "60": row.batch,
+    }
+    if Kind(row.kind) is not Kind.BALANCE_INQUIRY:
+        response["4"] = amount_field(row.amount_minor)
+    if row.auth_code:
+        response["38"] = row.auth_code
+    if row.balance_minor is not None:
+        response["54"] = balance_field(Money(row.balance_minor, row.currency))
+    return response
+
+
+def error_response(request: Message, response_code: str) -> Message | None:
+    """A response carrying only `response_code` and the safe echo fields, or None when
+    the request's MTI is not a request MTI we could answer."""
+    try:
+        mti = response_mti(request.get("t", ""))
+    except ValueError:
+        return None
+    response: Message = {"t": mti, "39": response_code}
+    for field in _ECHO_ON_ERROR:
+        value = request.get(field)
+        if value is not None:
+            response[field] = value
+    return response

@@ -1,0 +1,203 @@
+"""The acquiring host's handling of one decoded request: validate, journal, route, answer.
+
+This is the host's core, with no sockets: a message goes in, a message comes out.
+The TCP server (`pospay.host.server`) and the tests drive it the same way.
+
+A card request goes through four steps, each durable before the next:
+
+1. validate the message (format faults are answered 30 and leave no journal row);
+2. record the request as SENT in the host journal, with its RRN — or, if the
+   duplicate key (terminal, STAN, transmission time) exists, replay the stored
+   answer and authorise nothing;
+3. forward it to the card channel with the RRN as the idempotency reference;
+4. record the channel's answer, then respond.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Row
+from sqlalchemy.exc import IntegrityError
+
+from pospay.cards import luhn_valid, mask_merchant, pan_reference
+from pospay.channels import CardAuthorisation, CardChannel, CardResult
+from pospay.clock import Clock
+from pospay.errors import BadInput, MessageFormatError
+from pospay.host import journal
+from pospay.host.responses import card_response, error_response
+from pospay.iso8583 import Message
+from pospay.iso8583.fields import read_amount
+from pospay.iso8583.messages import check_required, kind_of, method_of, response_mti
+from pospay.money import Money
+from pospay.storage import GroupCommitter
+from pospay.transaction import Event, Kind, State, is_final
+
+log = logging.getLogger(__name__)
+
+FORMAT_ERROR = "30"
+INVALID_TRANSACTION = "12"
+
+
+@dataclass(frozen=True, slots=True)
+class HostSettings:
+    pan_key: bytes
+    channel_timeout: float = 10.0
+    duplicate_wait: float = 5.0
+
+
+class HostService:
+    """Answers terminal requests. Construct with storage, channel and clock injected."""
+
+    def __init__(
+        self, committer: GroupCommitter, channel: CardChannel, clock: Clock, settings: HostSettings
+    ) -> None:
+        self._committer = committer
+        self._channel = channel
+        self._clock = clock
+        self._settings = settings
+
+    async def handle(self, request: Message) -> Message | None:
+        """The response to `request`, or None when it deserves no answer at all."""
+        try:
+            kind = kind_of(request)
+            if kind is None:
+                log.info("unsupported request %s/%s", request.get("t"), request.get("3"))
+                return error_response(request, INVALID_TRANSACTION)
+            check_required(kind, request)
+            if kind is Kind.SIGN_IN:
+                return await self._sign_in(request)
+            return await self._authorise(kind, request)
+        except BadInput as fault:
+            log.info("request refused as format error: %s", fault)
+            return error_response(request, FORMAT_ERROR)
+
+    async def _sign_in(self, request: Message) -> Message:
+        now = self._clock.now()
+
+        def work(connection: Connection) -> int:
+            return journal.record_sign_in(
+                connection, request["41"], request["42"], request["60"], now
+            )
+
+        await self._committer.run(work)
+        return {
+            "t": response_mti(request["t"]),
+            "7": request["7"],
+            "11": request["11"],
+            "39": "00",
+            "41": request["41"],
+            "42": request["42"],
+            "60": request["60"],
+            "70": request["70"],
+        }
+
+    async def _authorise(self, kind: Kind, request: Message) -> Message:
+        pan = request["2"]
+        if kind is Kind.BALANCE_INQUIRY:
+            amount = Money(0, read_amount({"4": "0", "49": request["49"]}).currency)
+        else:
+            amount = read_amount(request)
+        record = journal.RequestRecord(
+            terminal_id=request["41"],
+            stan=request["11"],
+            transmission_at=request["7"],
+            merchant_id=request["42"],
+            mti=request["t"],
+            processing_code=request["3"],
+            kind=kind,
+            method=method_of(request),
+            amount_minor=amount.minor,
+            currency=amount.currency,
+            pan_masked=mask_merchant(pan) if len(pan) >= 13 else "*" * len(pan),
+            pan_ref=pan_reference(pan, self._settings.pan_key),
+            batch=request["60"][:6],
+        )
+        local_decline = self._local_decline(kind, pan, amount)
+        now = self._clock.now()
+        signed_in = await self._committer.read(
+            lambda connection: journal.is_signed_in(
+                connection, record.terminal_id, record.merchant_id
+            )
+        )
+        if not signed_in:
+            local_decline = ("58", "terminal has not signed in under this merchant")
+
+        def record_it(connection: Connection) -> Row[Any]:
+            if local_decline is not None:
+                code, reason = local_decline
+                return journal.record_local_decline(connection, record, code, reason, now)
+            return journal.record_request(connection, record, now)
+
+        try:
+            row = await self._committer.run(record_it)
+        except IntegrityError:
+            return await self._replay(request)
+        if local_decline is not None:
+            return card_response(row)
+
+        result = await self._forward(kind, request, row.rrn, amount)
+        event = Event.APPROVE if result.response_code == "00" else Event.DECLINE
+        if result.response_code == "91" and result.reason.startswith("no answer"):
+            event = Event.TIME_OUT
+        finished = await self._committer.run(
+            lambda connection: journal.record_outcome(
+                connection,
+                row.id,
+                event,
+                response_code=result.response_code,
+                auth_code=result.auth_code,
+                balance_minor=result.balance.minor if result.balance is not None else None,
+                reason=result.reason,
+                now=self._clock.now(),
+            )
+        )
+        return card_response(finished)
+
+    def _local_decline(self, kind: Kind, pan: str, amount: Money) -> tuple[str, str] | None:
+        if not luhn_valid(pan) or not 13 <= len(pan) <= 19:
+            return ("14", "card number fails the Luhn check or has the wrong length")
+        if kind is Kind.SALE and amount.minor <= 0:
+            return ("13", "a sale must be for a positive amount")
+        return None
+
+    async def _forward(self, kind: Kind, request: Message, rrn: str, amount: Money) -> CardResult:
+        authorisation = CardAuthorisation(
+            reference=rrn,
+            kind=kind,
+            pan=request["2"],
+            expiry=request["14"],
+            amount=amount,
+            merchant_id=request["42"],
+            terminal_id=request["41"],
+            at=self._clock.now(),
+        )
+        try:
+            return await asyncio.wait_for(
+                self._channel.authorise(authorisation), self._settings.channel_timeout
+            )
+        except TimeoutError:
+            # The issuer may have acted: the attempt stays UNKNOWN for the recovery job.
+            return CardResult(rrn, "91", None, None, "no answer from the issuer in time")
+
+    async def _replay(self, request: Message) -> Message:
+        """Answer a duplicate with the stored response once the original has one."""
+        key = (request["41"], request["11"], request["7"])
+        deadline = self._clock.monotonic() + self._settings.duplicate_wait
+        while True:
+            row = await self._committer.read(
+                lambda connection: journal.find_request(connection, *key)
+            )
+            if row is None:
+                raise MessageFormatError("duplicate key vanished", field="11")
+            if is_final(State(row.state)) or State(row.state) is State.UNKNOWN:
+                log.info("duplicate transmission %s/%s replayed", key[0], key[1])
+                return card_response(row)
+            if self._clock.monotonic() >= deadline:
+                response = error_response(request, "94")
+                assert response is not None
+                return response
+            await asyncio.sleep(0.05)

@@ -1,0 +1,58 @@
+"""The issuer's card file: which cards it knows, found by keyed reference, never by PAN.
+
+A card account's id is derived from the card's `pan_reference`, so neither the id
+nor any other column lets the PAN be recovered without the issuer's key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select
+
+from pospay.cards import mask_merchant, pan_reference
+from pospay.issuer.ledger import Account, AccountKind, NormalSide
+from pospay.issuer.tables import issuer_account
+from pospay.issuer.test_cards import TestCard
+
+
+@dataclass(frozen=True, slots=True)
+class CardOnFile:
+    """What the issuer holds about one card, enough to decide an authorisation."""
+
+    account_id: str
+    expiry: str  # YYMM
+    status: str  # active | restricted
+    currency: str
+
+
+def card_account_id(pan_ref: str) -> str:
+    """The ledger account id of the card whose reference is `pan_ref`."""
+    return f"card:{pan_ref}"
+
+
+def card_account(card: TestCard, pan_key: bytes) -> Account:
+    """The account to open for a test card: credit-normal, in its opening balance's currency."""
+    pan_ref = pan_reference(card.pan, pan_key)
+    return Account(
+        account_id=card_account_id(pan_ref),
+        kind=AccountKind.CARD,
+        normal_side=NormalSide.CREDIT,
+        currency=card.opening_balance.currency,
+        status=card.status,
+        pan_ref=pan_ref,
+        pan_masked=mask_merchant(card.pan),
+        brand=card.brand.value,
+        expiry=card.expiry,
+        holder_name=card.holder,
+    )
+
+
+def card_on_file(conn: Connection, pan_ref: str) -> CardOnFile | None:
+    """The card with reference `pan_ref`, or None if the issuer never issued it."""
+    a = issuer_account.c
+    query = select(a.account_id, a.expiry, a.status, a.currency).where(a.pan_ref == pan_ref)
+    row = conn.execute(query).one_or_none()
+    if row is None:
+        return None
+    return CardOnFile(row.account_id, row.expiry, row.status, row.currency)

@@ -1,0 +1,250 @@
+"""The issuer's double-entry ledger: accounts, entries, and the auditor's read-backs.
+
+Every movement of money is one entry with a debit posting and a credit posting of
+equal amount. Each account keeps its balance on its normal side: a posting on the
+normal side adds to it, a posting on the other side takes from it. Taking is done by
+a conditional ``UPDATE ... WHERE balance_minor >= :amount`` whose row count says
+whether it happened, so the database, not a Python lock, keeps every balance at or
+above zero, also with several processes on PostgreSQL.
+
+Functions take a SQLAlchemy `Connection` in a transaction; they neither commit nor
+roll back the caller's work. `post_entry` runs inside a SAVEPOINT of its own, so a
+refused entry leaves nothing behind and the caller can go on to record the refusal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection, Table, case, exists, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
+
+from pospay.errors import InsufficientFunds, InvalidAmount, UnknownAccount
+from pospay.issuer.tables import issuer_account, issuer_entry, issuer_posting
+from pospay.money import Money
+
+
+class AccountKind(StrEnum):
+    CARD = "card"  # a cardholder's funds: a liability of the issuer, credit-normal
+    SETTLEMENT = "settlement"  # what the issuer owes the acquirer, credit-normal
+    FUNDING = "funding"  # the issuer's cash that funded the cards, debit-normal
+
+
+class NormalSide(StrEnum):
+    DEBIT = "debit"
+    CREDIT = "credit"
+
+
+class Purpose(StrEnum):
+    """Why an entry moved money; at most one entry per (reference, purpose)."""
+
+    FUNDING = "funding"
+    SALE = "sale"
+    REVERSAL = "reversal"
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A row of ``issuer_account`` as it is opened. Card columns stay None for other kinds."""
+
+    account_id: str
+    kind: AccountKind
+    normal_side: NormalSide
+    currency: str
+    status: str = "active"
+    pan_ref: str | None = None
+    pan_masked: str | None = None
+    brand: str | None = None
+    expiry: str | None = None
+    holder_name: str | None = None
+
+
+class TrialBalance(NamedTuple):
+    """Total debits and total credits over every posting, in minor units."""
+
+    debits_minor: int
+    credits_minor: int
+
+    @property
+    def balanced(self) -> bool:
+        return self.debits_minor == self.credits_minor
+
+
+def open_account(conn: Connection, account: Account) -> bool:
+    """Open `account` with a zero balance; False (and no change) if its id is already open."""
+    values = asdict(account) | {"balance_minor": 0}
+    return conn.execute(_insert_unless_exists(conn, issuer_account, values)).rowcount == 1
+
+
+def post_entry(
+    conn: Connection,
+    *,
+    reference: str,
+    purpose: Purpose,
+    amount: Money,
+    debit: str,
+    credit: str,
+    at: datetime,
+) -> int | None:
+    """Move `amount` from the `debit` account's side to the `credit` account's; the entry id.
+
+    Returns None, moving nothing, when an entry for (`reference`, `purpose`) already
+    exists. Raises `InsufficientFunds` when a balance would go below zero,
+    `UnknownAccount` for an account never opened, and `InvalidAmount` for a
+    non-positive amount or an account in another currency; then nothing is posted.
+    """
+    if amount.minor <= 0:
+        raise InvalidAmount(f"an entry moves a positive amount, not {amount}")
+    if debit == credit:
+        raise InvalidAmount(f"an entry cannot debit and credit the same account {debit!r}")
+    with conn.begin_nested():
+        values = {
+            "reference": reference,
+            "purpose": purpose.value,
+            "amount_minor": amount.minor,
+            "currency": amount.currency,
+            "created_at": at,
+        }
+        inserted = _insert_unless_exists(conn, issuer_entry, values)
+        entry_id = conn.execute(inserted.returning(issuer_entry.c.entry_id)).scalar_one_or_none()
+        if entry_id is None:
+            return None
+        _post(conn, entry_id, debit, "D", amount)
+        _post(conn, entry_id, credit, "C", amount)
+    return int(entry_id)
+
+
+def find_entry(conn: Connection, reference: str, purpose: Purpose) -> int | None:
+    """The id of the entry for (`reference`, `purpose`), if it was posted."""
+    query = select(issuer_entry.c.entry_id).where(
+        issuer_entry.c.reference == reference, issuer_entry.c.purpose == purpose.value
+    )
+    entry_id = conn.execute(query).scalar_one_or_none()
+    return None if entry_id is None else int(entry_id)
+
+
+def balance(conn: Connection, account_id: str) -> Money:
+    """The balance of `account_id` on its normal side."""
+    query = select(issuer_account.c.balance_minor, issuer_account.c.currency).where(
+        issuer_account.c.account_id == account_id
+    )
+    row = conn.execute(query).one_or_none()
+    if row is None:
+        raise UnknownAccount(account_id)
+    return Money(int(row.balance_minor), row.currency)
+
+
+def trial_balance(conn: Connection) -> TrialBalance:
+    """Sum of all debit postings and of all credit postings; equal in a sound ledger."""
+    p = issuer_posting.c
+    query = select(
+        func.coalesce(func.sum(case((p.side == "D", p.amount_minor), else_=0)), 0),
+        func.coalesce(func.sum(case((p.side == "C", p.amount_minor), else_=0)), 0),
+    )
+    debits, credits = conn.execute(query).one()
+    return TrialBalance(int(debits), int(credits))
+
+
+def negative_balances(conn: Connection) -> int:
+    """How many accounts have a negative balance; 0 in a sound ledger."""
+    query = select(func.count()).where(issuer_account.c.balance_minor < 0)
+    return int(conn.execute(query).scalar_one())
+
+
+def unbalanced_entries(conn: Connection) -> int:
+    """How many entries' debits differ from their credits or their amount; 0 in a sound ledger."""
+    p, e = issuer_posting.c, issuer_entry.c
+    debits = func.coalesce(func.sum(case((p.side == "D", p.amount_minor), else_=0)), 0)
+    credits = func.coalesce(func.sum(case((p.side == "C", p.amount_minor), else_=0)), 0)
+    per_entry = (
+        select(e.entry_id)
+        .select_from(issuer_entry.outerjoin(issuer_posting, p.entry_id == e.entry_id))
+        .group_by(e.entry_id, e.amount_minor)
+        .having(or_(debits != credits, debits != e.amount_minor))
+        .subquery()
+    )
+    return int(conn.execute(select(func.count()).select_from(per_entry)).scalar_one())
+
+
+def balance_mismatches(conn: Connection) -> int:
+    """How many accounts' balances differ from the sum of their postings; 0 in a sound ledger."""
+    p, a = issuer_posting.c, issuer_account.c
+    net_debit = (
+        select(
+            p.account_id,
+            func.sum(case((p.side == "D", p.amount_minor), else_=-p.amount_minor)).label("net"),
+        )
+        .group_by(p.account_id)
+        .subquery()
+    )
+    net = func.coalesce(net_debit.c.net, 0)
+    expected = case((a.normal_side == NormalSide.DEBIT.value, net), else_=-net)
+    query = (
+        select(func.count())
+        .select_from(issuer_account.outerjoin(net_debit, net_debit.c.account_id == a.account_id))
+        .where(a.balance_minor != expected)
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def approved_movements(conn: Connection) -> dict[str, Money]:
+    """Reference -> amount of every sale entry that no reversal entry has undone."""
+    sale, reversal = issuer_entry.alias("sale"), issuer_entry.alias("reversal")
+    undone = exists().where(
+        reversal.c.reference == sale.c.reference,
+        reversal.c.purpose == Purpose.REVERSAL.value,
+    )
+    query = select(sale.c.reference, sale.c.amount_minor, sale.c.currency).where(
+        sale.c.purpose == Purpose.SALE.value, ~undone
+    )
+    return {
+        row.reference: Money(int(row.amount_minor), row.currency) for row in conn.execute(query)
+    }
+
+
+def _post(conn: Connection, entry_id: int, account_id: str, side: str, amount: Money) -> None:
+    """Apply one posting to its account's balance, refusing to take it below zero."""
+    a = issuer_account.c
+    adds = a.normal_side == (NormalSide.DEBIT if side == "D" else NormalSide.CREDIT).value
+    change = (
+        update(issuer_account)
+        .where(
+            a.account_id == account_id,
+            a.currency == amount.currency,
+            or_(adds, a.balance_minor >= amount.minor),
+        )
+        .values(balance_minor=a.balance_minor + case((adds, amount.minor), else_=-amount.minor))
+    )
+    if conn.execute(change).rowcount != 1:
+        _explain_refusal(conn, account_id, amount)
+    conn.execute(
+        insert(issuer_posting).values(
+            entry_id=entry_id, account_id=account_id, side=side, amount_minor=amount.minor
+        )
+    )
+
+
+def _explain_refusal(conn: Connection, account_id: str, amount: Money) -> None:
+    """Raise the error that says why the conditional update of `account_id` changed no row."""
+    held = balance(conn, account_id)
+    if held.currency != amount.currency:
+        raise InvalidAmount(f"account {account_id!r} holds {held.currency}, not {amount.currency}")
+    raise InsufficientFunds(account_id, amount.minor, held.minor)
+
+
+def _insert_unless_exists(conn: Connection, table: Table, values: dict[str, Any]) -> Insert:
+    """An INSERT that does nothing when a unique key is already taken (SQLite, PostgreSQL).
+
+    On PostgreSQL a concurrent insert of the same key waits for the other transaction,
+    then does nothing if it committed: the database decides who was first.
+    """
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).values(values).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).values(values).on_conflict_do_nothing()
+    raise NotImplementedError(f"the issuer ledger supports SQLite and PostgreSQL, not {dialect}")

@@ -1,0 +1,1 @@
+"""Alembic revisions of the issuer simulator (branch ``issuer``); see `pospay.storage.migrate`."""

@@ -1,0 +1,228 @@
+"""The card issuer simulator: a `CardChannel` backed by a real double-entry ledger.
+
+Each request is one unit of work handed to the `GroupCommitter`: look up the stored
+answer for the reference (idempotency), decide (`decision.screen`), move the money
+(`ledger.post_entry`) and store the answer, all in one transaction, so the answer is
+durable together with the money before it is returned.
+
+On PostgreSQL with several processes two units may race for the same reference; the
+loser's insert violates a unique key, its unit is rolled back, and running it again
+finds and returns the winner's answer (see `_run`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from pospay.cards import mask_merchant, pan_reference
+from pospay.channels import CardAuthorisation, CardResult
+from pospay.clock import Clock
+from pospay.errors import InsufficientFunds
+from pospay.iso8583.response_codes import APPROVED
+from pospay.issuer.authorisations import (
+    find_authorisation,
+    mark_reversed,
+    record_authorisation,
+    record_tombstone,
+)
+from pospay.issuer.card_file import CardOnFile, card_account, card_account_id, card_on_file
+from pospay.issuer.decision import Refusal, approval_code, screen
+from pospay.issuer.ledger import (
+    Account,
+    AccountKind,
+    NormalSide,
+    Purpose,
+    balance,
+    open_account,
+    post_entry,
+)
+from pospay.issuer.test_cards import TEST_CARDS
+from pospay.money import Money
+from pospay.storage import GroupCommitter
+from pospay.transaction import Kind
+
+SETTLEMENT_ACCOUNT = "settlement"  # the acquirer's settlement account, credit-normal
+FUNDING_ACCOUNT = "funding"  # the issuer's cash that funds the test cards, debit-normal
+
+# Serialisation failure and deadlock on PostgreSQL: the unit may simply run again.
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+_ATTEMPTS = 3
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class IssuerSimulator:
+    """An issuer with accounts, test cards and magic amounts; implements `CardChannel`."""
+
+    def __init__(
+        self, committer: GroupCommitter, clock: Clock, pan_key: bytes, currency: str = "CNY"
+    ) -> None:
+        self._committer = committer
+        self._clock = clock
+        self._pan_key = pan_key
+        self._currency = Money(0, currency).currency
+
+    async def install_test_cards(self) -> None:
+        """Open the settlement, funding and test card accounts and fund the cards, once."""
+        await self._run(self._install)
+
+    async def authorise(self, request: CardAuthorisation) -> CardResult:
+        """Decide `request`; a repeated reference gets the first answer and moves nothing."""
+        result = await self._run(lambda conn: self._authorise(conn, request))
+        log.info("authorisation %s: %s", result.reference, result.response_code)
+        return result
+
+    # --- After the answer: reversal and status query -----------------------------------
+
+    async def reverse(self, reference: str) -> CardResult:
+        """Undo whatever `reference` moved; idempotent, and answered "00" once nothing is moved.
+
+        A reversal for a reference never seen leaves a record behind, so that an
+        authorisation arriving late with that reference is refused (25) and moves nothing.
+        """
+        result = await self._run(lambda conn: self._reverse(conn, reference))
+        log.info("reversal %s: %s", reference, result.response_code)
+        return result
+
+    async def query(self, reference: str) -> CardResult | None:
+        """The answer stored for `reference`, or None if the issuer never saw it."""
+        stored = await self._committer.read(lambda conn: find_authorisation(conn, reference))
+        return None if stored is None else stored.result()
+
+    # --- Units of work: each runs inside one group-commit transaction -----------------
+
+    def _install(self, conn: Connection) -> None:
+        now = self._clock.now()
+        open_account(
+            conn,
+            Account(SETTLEMENT_ACCOUNT, AccountKind.SETTLEMENT, NormalSide.CREDIT, self._currency),
+        )
+        open_account(
+            conn, Account(FUNDING_ACCOUNT, AccountKind.FUNDING, NormalSide.DEBIT, self._currency)
+        )
+        for card in TEST_CARDS:
+            account = card_account(card, self._pan_key)
+            open_account(conn, account)
+            if card.opening_balance.minor > 0:
+                post_entry(
+                    conn,
+                    reference=f"opening:{account.account_id}",
+                    purpose=Purpose.FUNDING,
+                    amount=card.opening_balance,
+                    debit=FUNDING_ACCOUNT,
+                    credit=account.account_id,
+                    at=now,
+                )
+
+    def _authorise(self, conn: Connection, request: CardAuthorisation) -> CardResult:
+        stored = find_authorisation(conn, request.reference)
+        if stored is not None:
+            return stored.result()
+        pan_ref, pan_masked = _card_identity(request.pan, self._pan_key)
+        card = None if pan_ref is None else card_on_file(conn, pan_ref)
+        refusal = screen(request, card)
+        entry_id = None
+        if refusal is None:
+            assert card is not None
+            answer, entry_id = self._approve(conn, request, card)
+        else:
+            answer = _declined(request.reference, refusal)
+        record_authorisation(
+            conn,
+            kind=request.kind,
+            pan_ref=pan_ref,
+            pan_masked=pan_masked,
+            amount=request.amount,
+            answer=answer,
+            entry_id=entry_id,
+            at=self._clock.now(),
+        )
+        return answer
+
+    def _approve(
+        self, conn: Connection, request: CardAuthorisation, card: CardOnFile
+    ) -> tuple[CardResult, int | None]:
+        """Move the money of a screened request; the answer and the entry it posted."""
+        entry_id = None
+        reason = "approved: balance inquiry"
+        if request.kind is Kind.SALE:
+            try:
+                entry_id = post_entry(
+                    conn,
+                    reference=request.reference,
+                    purpose=Purpose.SALE,
+                    amount=request.amount,
+                    debit=card.account_id,
+                    credit=SETTLEMENT_ACCOUNT,
+                    at=self._clock.now(),
+                )
+            except InsufficientFunds as refused:
+                available = Money(refused.available, card.currency)
+                refusal = Refusal("51", f"insufficient funds: {available} available")
+                return _declined(request.reference, refusal), None
+            assert entry_id is not None, "a sale entry exists without its authorisation"
+            reason = f"approved: {request.amount} debited"
+        available = balance(conn, card.account_id)
+        code = approval_code(request.reference, self._pan_key)
+        return CardResult(request.reference, APPROVED, code, available, reason), entry_id
+
+    def _reverse(self, conn: Connection, reference: str) -> CardResult:
+        stored = find_authorisation(conn, reference)
+        if stored is None:
+            record_tombstone(conn, reference, self._currency, self._clock.now())
+            reason = "nothing to reverse: no authorisation with this reference was received"
+            return CardResult(reference, APPROVED, None, None, reason)
+        if stored.state == "declined" or stored.kind == Kind.REVERSAL.value:
+            reason = f"nothing to reverse: the authorisation was answered {stored.response_code}"
+            return CardResult(reference, APPROVED, None, None, reason)
+        available = None
+        if stored.entry_id is not None:
+            assert stored.pan_ref is not None, "an entry was posted for an unidentified card"
+            account_id = card_account_id(stored.pan_ref)
+            post_entry(
+                conn,
+                reference=reference,
+                purpose=Purpose.REVERSAL,
+                amount=stored.amount,
+                debit=SETTLEMENT_ACCOUNT,
+                credit=account_id,
+                at=self._clock.now(),
+            )
+            available = balance(conn, account_id)
+        mark_reversed(conn, reference)
+        return CardResult(reference, APPROVED, stored.auth_code, available, "reversed")
+
+    async def _run(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` durably; again if it lost a race that running it again resolves."""
+        attempt = 1
+        while True:
+            try:
+                return await self._committer.run(work)
+            except DBAPIError as error:
+                if attempt >= _ATTEMPTS or not _lost_a_race(error):
+                    raise
+                log.info("lost a race to another transaction, running again: %s", error.orig)
+                attempt += 1
+
+
+def _declined(reference: str, refusal: Refusal) -> CardResult:
+    return CardResult(reference, refusal.code, None, None, refusal.reason)
+
+
+def _card_identity(pan: str, key: bytes) -> tuple[str | None, str | None]:
+    """The keyed reference and masked form of `pan`; None for what cannot be a card number."""
+    if not (pan.isascii() and pan.isdigit() and 13 <= len(pan) <= 19):
+        return None, None
+    return pan_reference(pan, key), mask_merchant(pan)
+
+
+def _lost_a_race(error: DBAPIError) -> bool:
+    if isinstance(error, IntegrityError):
+        return True
+    return getattr(error.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES

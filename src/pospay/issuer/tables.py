@@ -1,0 +1,119 @@
+"""The issuer simulator's tables: a double-entry ledger and the answers it gave.
+
+Every balance is kept on its account's normal side (a card account is a liability
+of the issuer, so credit-normal; the issuer's cash is debit-normal), which is why
+no balance may ever be negative: the database refuses it with a CHECK constraint.
+
+No full PAN is stored anywhere: card accounts carry `pan_ref` (a keyed one-way
+reference) and `pan_masked` (first 6 / last 4). Constraint names are explicit so
+that the Alembic migration creates exactly this schema on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+issuer_account = Table(
+    "issuer_account",
+    metadata,
+    Column("account_id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("normal_side", String(6), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("balance_minor", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    # Card accounts only.
+    Column("pan_ref", String(32), nullable=True, unique=True),
+    Column("pan_masked", String(19), nullable=True),
+    Column("brand", String(16), nullable=True),
+    Column("expiry", String(4), nullable=True),
+    Column("holder_name", String(64), nullable=True),
+    CheckConstraint("kind IN ('card', 'settlement', 'funding')", name="ck_issuer_account_kind"),
+    CheckConstraint("normal_side IN ('debit', 'credit')", name="ck_issuer_account_normal_side"),
+    CheckConstraint("status IN ('active', 'restricted')", name="ck_issuer_account_status"),
+    CheckConstraint("balance_minor >= 0", name="ck_issuer_account_balance_not_negative"),
+    CheckConstraint("kind <> 'card' OR pan_ref IS NOT NULL", name="ck_issuer_account_card_pan_ref"),
+)
+
+issuer_entry = Table(
+    "issuer_entry",
+    metadata,
+    Column("entry_id", Integer, primary_key=True, autoincrement=True),
+    Column("reference", String(64), nullable=False),
+    Column("purpose", String(16), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # The same request can never move money twice for the same purpose.
+    UniqueConstraint("reference", "purpose", name="uq_issuer_entry_reference_purpose"),
+    CheckConstraint("purpose IN ('funding', 'sale', 'reversal')", name="ck_issuer_entry_purpose"),
+    CheckConstraint("amount_minor > 0", name="ck_issuer_entry_amount_positive"),
+)
+
+issuer_posting = Table(
+    "issuer_posting",
+    metadata,
+    Column(
+        "entry_id",
+        Integer,
+        ForeignKey("issuer_entry.entry_id", name="fk_issuer_posting_entry"),
+        primary_key=True,
+    ),
+    # An entry touches an account at most once.
+    Column(
+        "account_id",
+        String(64),
+        ForeignKey("issuer_account.account_id", name="fk_issuer_posting_account"),
+        primary_key=True,
+    ),
+    Column("side", String(1), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    CheckConstraint("side IN ('D', 'C')", name="ck_issuer_posting_side"),
+    CheckConstraint("amount_minor > 0", name="ck_issuer_posting_amount_positive"),
+    Index("ix_issuer_posting_account_id", "account_id"),
+)
+
+issuer_authorisation = Table(
+    "issuer_authorisation",
+    metadata,
+    # The host's reference: the idempotency key. A repeated request gets this row's answer.
+    Column("reference", String(64), primary_key=True),
+    Column("kind", String(24), nullable=False),
+    # Null only for a reversal that arrived before any authorisation (a tombstone).
+    Column("pan_ref", String(32), nullable=True),
+    Column("pan_masked", String(19), nullable=True),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("response_code", String(2), nullable=False),
+    Column("auth_code", String(6), nullable=True),
+    # The available balance the answer reported, so that a replay reports the same.
+    Column("balance_minor", BigInteger, nullable=True),
+    Column("reason", Text, nullable=False),
+    Column(
+        "entry_id",
+        Integer,
+        ForeignKey("issuer_entry.entry_id", name="fk_issuer_authorisation_entry"),
+        nullable=True,
+    ),
+    Column("state", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint(
+        "state IN ('approved', 'declined', 'reversed')", name="ck_issuer_authorisation_state"
+    ),
+    CheckConstraint("amount_minor >= 0", name="ck_issuer_authorisation_amount"),
+)

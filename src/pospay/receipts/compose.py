@@ -1,0 +1,93 @@
+"""Laying a receipt out in lines: a layout, a receipt and a paper width in, lines out.
+
+Both renderers draw the same lines, so the text a screen shows and the paper a
+printer cuts agree line for line; they differ only in how they count columns (see
+`columns.py`) and in what a `Style` becomes. No line is wider than the paper and none
+ends in spaces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pospay.receipts.columns import Measure, center, spread, wrap
+from pospay.receipts.layout import (
+    SALE_SLIP,
+    Element,
+    Field,
+    Heading,
+    Layout,
+    Paper,
+    Paragraph,
+    Rule,
+    Signature,
+    Style,
+    Value,
+)
+from pospay.receipts.model import Receipt, ReceiptCopy
+from pospay.receipts.values import Text, write_value
+
+
+@dataclass(frozen=True, slots=True)
+class PrintLine:
+    text: str
+    style: Style = Style.NORMAL
+
+
+def compose(
+    receipt: Receipt, paper: Paper, measure: Measure, layout: Layout = SALE_SLIP
+) -> tuple[PrintLine, ...]:
+    """The lines of `receipt` laid out by `layout` on `paper`, columns counted by `measure`."""
+    lines: list[PrintLine] = []
+    for element in layout:
+        lines.extend(_lines(element, receipt, paper.columns, measure))
+    return tuple(lines)
+
+
+def _lines(element: Element, receipt: Receipt, width: int, measure: Measure) -> list[PrintLine]:
+    match element:
+        case Heading(text=text, style=style):
+            content = write_value(text, receipt) if isinstance(text, Value) else text
+            texts = [] if content is None else _fit(content, width, measure)
+            return [PrintLine(center(t, width, measure), style) for t in texts]
+        case Field():
+            return _field(element, receipt, width, measure)
+        case Rule(char=char):
+            return [PrintLine(char * (width // measure(char)))]
+        case Paragraph(text=text):
+            texts = wrap(text.zh, width, measure) + wrap(text.en, width, measure)
+            return [PrintLine(t) for t in texts]
+        case Signature():
+            return [PrintLine(t) for t in _signature(element, receipt, width, measure)]
+
+
+def _fit(text: Text, width: int, measure: Measure) -> list[str]:
+    """A bilingual label on one line if it fits, else Chinese lines then English lines."""
+    if isinstance(text, str):
+        return wrap(text, width, measure)
+    joined = f"{text.zh} {text.en}"
+    if measure(joined) <= width:
+        return [joined]
+    return wrap(text.zh, width, measure) + wrap(text.en, width, measure)
+
+
+def _field(field: Field, receipt: Receipt, width: int, measure: Measure) -> list[PrintLine]:
+    value = write_value(field.value, receipt)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return []
+    texts = _fit(field.label, width, measure)
+    value_lines = _fit(value, width, measure)
+    last = texts[-1]
+    if len(value_lines) == 1 and measure(last) + 1 + measure(value_lines[0]) <= width:
+        texts[-1] = spread(last, value_lines[0], width, measure)
+    else:
+        texts += [spread("", line, width, measure) for line in value_lines]
+    return [PrintLine(t, field.style) for t in texts]
+
+
+def _signature(sign: Signature, receipt: Receipt, width: int, measure: Measure) -> list[str]:
+    if not receipt.signature_required:
+        return _fit(sign.waived, width, measure)
+    if receipt.copy is not ReceiptCopy.MERCHANT:
+        return []
+    return _fit(sign.sign, width, measure) + [""] * sign.space_lines + ["_" * width]

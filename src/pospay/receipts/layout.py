@@ -1,0 +1,184 @@
+"""Paper and receipt layouts, as data.
+
+A layout is a tuple of elements read top to bottom: centred headings, label/value
+fields, rules, the signature block and wrapped paragraphs. It names the facts it
+shows (`Value`) and the bilingual labels it prints; `compose.py` turns a layout, a
+receipt and a paper width into lines, and each renderer only draws those lines.
+A new slip (void, refund, settlement) is a new tuple, not new code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+
+from pospay.receipts.model import ReceiptCopy
+from pospay.transaction import Kind, Method
+
+
+@dataclass(frozen=True, slots=True)
+class Paper:
+    """A thermal paper roll: its printable width in dots and in font-A columns."""
+
+    name: str
+    width_mm: int
+    printable_dots: int
+    dots_per_column: int = 12  # font A is 12 x 24 dots; a Chinese character is 24 x 24
+
+    @property
+    def columns(self) -> int:
+        return self.printable_dots // self.dots_per_column
+
+
+PAPER_58MM = Paper("58mm", 58, 384)  # 32 columns
+PAPER_80MM = Paper("80mm", 80, 576)  # 48 columns
+PAPERS: Mapping[str, Paper] = MappingProxyType({p.name: p for p in (PAPER_58MM, PAPER_80MM)})
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """Chinese then English on one line, or on two when one line is too narrow."""
+
+    zh: str
+    en: str
+
+
+class Style(StrEnum):
+    NORMAL = "normal"
+    BOLD = "bold"
+    LARGE = "large"  # bold and double height, same width: the title and the amount
+
+
+class Value(StrEnum):
+    """A fact of the receipt that a layout can show; `values.py` writes each one."""
+
+    COPY = "copy"
+    REPRINT = "reprint"
+    MERCHANT_NAME = "merchant_name"
+    MERCHANT_ID = "merchant_id"
+    TERMINAL_ID = "terminal_id"
+    OPERATOR = "operator"
+    CARD = "card"
+    CARD_BRAND = "card_brand"
+    KIND = "kind"
+    BATCH = "batch"
+    VOUCHER = "voucher"
+    AUTH_CODE = "auth_code"
+    RRN = "rrn"
+    DATE_TIME = "date_time"
+    AMOUNT = "amount"
+    REFERENCE = "reference"
+
+
+@dataclass(frozen=True, slots=True)
+class Heading:
+    """Centred text; a `Value` heading is left out when the receipt has no such fact."""
+
+    text: Label | Value
+    style: Style = Style.NORMAL
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """Label at the left, value at the right; left out when the value is absent or blank."""
+
+    label: Label
+    value: Value
+    style: Style = Style.NORMAL
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    char: str = "-"
+
+
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    """Left-aligned wrapped text: the Chinese, then the English."""
+
+    text: Label
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """Room to sign on the merchant copy when a signature is required, else the waiver."""
+
+    sign: Label
+    waived: Label
+    space_lines: int = 2
+
+
+Element = Heading | Field | Rule | Paragraph | Signature
+Layout = tuple[Element, ...]
+
+COPY_LABELS: Mapping[ReceiptCopy, Label] = MappingProxyType(
+    {
+        ReceiptCopy.MERCHANT: Label("商户存根", "MERCHANT COPY"),
+        ReceiptCopy.CUSTOMER: Label("持卡人存根", "CARDHOLDER COPY"),
+    }
+)
+
+REPRINT_LABEL = Label("重打印", "REPRINT")
+
+KIND_LABELS: Mapping[Kind, Label] = MappingProxyType(
+    {
+        Kind.SALE: Label("消费", "SALE"),
+        Kind.BALANCE_INQUIRY: Label("查询余额", "BALANCE INQUIRY"),
+        Kind.VOID: Label("消费撤销", "VOID"),
+        Kind.REFUND: Label("退货", "REFUND"),
+        Kind.PREAUTH: Label("预授权", "AUTH"),
+        Kind.PREAUTH_COMPLETION: Label("预授权完成", "AUTH COMPLETE"),
+        Kind.PREAUTH_CANCEL: Label("预授权撤销", "AUTH CANCEL"),
+        Kind.TRANSFER: Label("转账", "TRANSFER"),
+        Kind.REVERSAL: Label("冲正", "REVERSAL"),
+        Kind.SIGN_IN: Label("签到", "SIGN IN"),
+        Kind.SETTLEMENT: Label("结算", "SETTLEMENT"),
+        Kind.BATCH_UPLOAD: Label("批上送", "BATCH UPLOAD"),
+    }
+)
+
+# Printed after the card number, as Chinese slips do: chip, swipe, contactless, keyed.
+ENTRY_MODE_MARKS: Mapping[Method, str] = MappingProxyType(
+    {
+        Method.CARD_CHIP: "/I",
+        Method.CARD_MAGSTRIPE: "/S",
+        Method.CARD_CONTACTLESS: "/C",
+        Method.CARD_MANUAL: "/M",
+    }
+)
+
+SALE_SLIP: Layout = (
+    Heading(Label("签购单", "POS SALES SLIP"), Style.LARGE),
+    Heading(Value.COPY),
+    Heading(Value.REPRINT, Style.BOLD),
+    Rule(),
+    Field(Label("商户名称", "MERCHANT NAME"), Value.MERCHANT_NAME),
+    Field(Label("商户编号", "MERCHANT NO."), Value.MERCHANT_ID),
+    Field(Label("终端编号", "TERMINAL NO."), Value.TERMINAL_ID),
+    Field(Label("操作员", "OPERATOR"), Value.OPERATOR),
+    Rule(),
+    Field(Label("卡号", "CARD NO."), Value.CARD),
+    Field(Label("卡组织", "CARD BRAND"), Value.CARD_BRAND),
+    Field(Label("交易类型", "TRANS TYPE"), Value.KIND, Style.BOLD),
+    Field(Label("批次号", "BATCH NO."), Value.BATCH),
+    Field(Label("凭证号", "VOUCHER NO."), Value.VOUCHER),
+    Field(Label("授权码", "AUTH NO."), Value.AUTH_CODE),
+    Field(Label("参考号", "REF NO."), Value.RRN),
+    Field(Label("日期/时间", "DATE/TIME"), Value.DATE_TIME),
+    Rule(),
+    Field(Label("金额", "AMOUNT"), Value.AMOUNT, Style.LARGE),
+    Rule(),
+    Field(Label("备注", "REFERENCE"), Value.REFERENCE),
+    Signature(
+        sign=Label("持卡人签名", "CARDHOLDER SIGNATURE"),
+        waived=Label("免签", "NO SIGNATURE REQUIRED"),
+    ),
+    Paragraph(
+        Label(
+            "本人确认以上交易，同意将其记入本卡账户",
+            "I ACKNOWLEDGE SATISFACTORY RECEIPT OF RELATIVE GOODS/SERVICES",
+        )
+    ),
+)

@@ -1,0 +1,57 @@
+"""How each fact a layout names (`Value`) is written on paper.
+
+One function per fact, in one table, so a layout stays pure data and every renderer
+writes a fact the same way: amounts through `format_money` (``¥12.50``), times as
+``YYYY/MM/DD HH:MM:SS`` in the receipt's own zone, the card number with its entry mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+
+from pospay.money import format_money
+from pospay.receipts.layout import (
+    COPY_LABELS,
+    ENTRY_MODE_MARKS,
+    KIND_LABELS,
+    REPRINT_LABEL,
+    Label,
+    Value,
+)
+from pospay.receipts.model import Receipt
+
+Text = str | Label
+
+
+def _reprint(receipt: Receipt) -> Text | None:
+    if receipt.reprint_number == 0:
+        return None
+    return Label(REPRINT_LABEL.zh, f"{REPRINT_LABEL.en} {receipt.reprint_number}")
+
+
+_WRITERS: Mapping[Value, Callable[[Receipt], Text | None]] = MappingProxyType(
+    {
+        Value.COPY: lambda r: COPY_LABELS[r.copy],
+        Value.REPRINT: _reprint,
+        Value.MERCHANT_NAME: lambda r: r.merchant_name,
+        Value.MERCHANT_ID: lambda r: r.merchant_id,
+        Value.TERMINAL_ID: lambda r: r.terminal_id,
+        Value.OPERATOR: lambda r: r.operator,
+        Value.CARD: lambda r: r.card_display + ENTRY_MODE_MARKS.get(r.method, ""),
+        Value.CARD_BRAND: lambda r: r.card_brand,
+        Value.KIND: lambda r: KIND_LABELS[r.kind],
+        Value.BATCH: lambda r: r.batch,
+        Value.VOUCHER: lambda r: r.voucher,
+        Value.AUTH_CODE: lambda r: r.auth_code,
+        Value.RRN: lambda r: r.rrn,
+        Value.DATE_TIME: lambda r: r.at.strftime("%Y/%m/%d %H:%M:%S"),
+        Value.AMOUNT: lambda r: format_money(r.amount),
+        Value.REFERENCE: lambda r: r.reference,
+    }
+)
+
+
+def write_value(value: Value, receipt: Receipt) -> Text | None:
+    """`value` as printed on `receipt`, or None when this receipt has no such fact."""
+    return _WRITERS[value](receipt)

@@ -1,0 +1,191 @@
+"""The terminal journal: numbers, attempts and receipts, each change one durable unit.
+
+STAN and voucher numbers run 000001..999999 and wrap; the batch number changes at
+settlement. They live in `terminal_state` so they survive restarts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select, update
+
+from pospay.terminal.tables import terminal_journal, terminal_receipt, terminal_state
+from pospay.transaction import Event, Kind, Method, State, apply
+
+_WRAP = 999_999
+
+
+@dataclass(frozen=True, slots=True)
+class Numbers:
+    stan: str
+    voucher: str
+    batch: str
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    terminal_id: str
+    kind: Kind
+    method: Method
+    amount_minor: int
+    currency: str
+    pan_masked: str
+    brand: str
+    operator: str
+    transmission_at: str
+
+
+def ensure_terminal(connection: Connection, terminal_id: str, merchant_id: str) -> None:
+    """Create the terminal's counters on first use; later calls change nothing."""
+    exists = connection.execute(
+        select(terminal_state.c.terminal_id).where(terminal_state.c.terminal_id == terminal_id)
+    ).first()
+    if exists is None:
+        connection.execute(
+            insert(terminal_state).values(
+                terminal_id=terminal_id, merchant_id=merchant_id, stan=0, voucher=0, batch=1
+            )
+        )
+
+
+def current_batch(connection: Connection, terminal_id: str) -> str:
+    batch = connection.execute(
+        select(terminal_state.c.batch).where(terminal_state.c.terminal_id == terminal_id)
+    ).scalar_one()
+    return f"{batch:06d}"
+
+
+def next_stan(connection: Connection, terminal_id: str) -> str:
+    """Take the next STAN (for messages that are not attempts, such as sign-in)."""
+    state = _state(connection, terminal_id)
+    stan = state.stan % _WRAP + 1
+    connection.execute(
+        update(terminal_state).where(terminal_state.c.terminal_id == terminal_id).values(stan=stan)
+    )
+    return f"{stan:06d}"
+
+
+def record_signed_in(connection: Connection, terminal_id: str, at: datetime) -> None:
+    connection.execute(
+        update(terminal_state)
+        .where(terminal_state.c.terminal_id == terminal_id)
+        .values(signed_in_at=at)
+    )
+
+
+def record_attempt(connection: Connection, record: AttemptRecord, now: datetime) -> Row[Any]:
+    """Take STAN and voucher numbers and record the attempt as SENT, before it is sent."""
+    state = _state(connection, record.terminal_id)
+    stan = state.stan % _WRAP + 1
+    voucher = state.voucher % _WRAP + 1
+    connection.execute(
+        update(terminal_state)
+        .where(terminal_state.c.terminal_id == record.terminal_id)
+        .values(stan=stan, voucher=voucher)
+    )
+    row_id = connection.execute(
+        insert(terminal_journal)
+        .values(
+            terminal_id=record.terminal_id,
+            local_ref=uuid.uuid4().hex,
+            stan=f"{stan:06d}",
+            voucher=f"{voucher:06d}",
+            batch=f"{state.batch:06d}",
+            transmission_at=record.transmission_at,
+            kind=record.kind.value,
+            method=record.method.value,
+            amount_minor=record.amount_minor,
+            currency=record.currency,
+            pan_masked=record.pan_masked,
+            brand=record.brand,
+            operator=record.operator,
+            state=apply(State.CREATED, Event.SEND).value,
+            reason="",
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(terminal_journal.c.id)
+    ).scalar_one()
+    return attempt(connection, row_id)
+
+
+def record_outcome(
+    connection: Connection,
+    attempt_id: int,
+    event: Event,
+    *,
+    response_code: str | None,
+    auth_code: str | None,
+    rrn: str | None,
+    balance_minor: int | None,
+    reason: str,
+    now: datetime,
+) -> Row[Any]:
+    current = State(
+        connection.execute(
+            select(terminal_journal.c.state).where(terminal_journal.c.id == attempt_id)
+        ).scalar_one()
+    )
+    connection.execute(
+        update(terminal_journal)
+        .where(terminal_journal.c.id == attempt_id)
+        .values(
+            state=apply(current, event).value,
+            response_code=response_code,
+            auth_code=auth_code,
+            rrn=rrn,
+            balance_minor=balance_minor,
+            reason=reason,
+            updated_at=now,
+        )
+    )
+    return attempt(connection, attempt_id)
+
+
+def store_receipt(
+    connection: Connection, attempt_id: int, copy: str, text: str, escpos: bytes, now: datetime
+) -> int:
+    """Store an original receipt (reprint number 0); a second original violates a constraint."""
+    return int(
+        connection.execute(
+            insert(terminal_receipt)
+            .values(
+                journal_id=attempt_id,
+                copy=copy,
+                reprint_number=0,
+                text=text,
+                escpos=escpos,
+                created_at=now,
+            )
+            .returning(terminal_receipt.c.id)
+        ).scalar_one()
+    )
+
+
+def mark_printed(connection: Connection, receipt_id: int, at: datetime) -> None:
+    connection.execute(
+        update(terminal_receipt).where(terminal_receipt.c.id == receipt_id).values(printed_at=at)
+    )
+
+
+def attempt(connection: Connection, attempt_id: int) -> Row[Any]:
+    return connection.execute(
+        select(terminal_journal).where(terminal_journal.c.id == attempt_id)
+    ).one()
+
+
+def attempts(connection: Connection, terminal_id: str | None = None) -> list[Row[Any]]:
+    query = select(terminal_journal).order_by(terminal_journal.c.id)
+    if terminal_id is not None:
+        query = query.where(terminal_journal.c.terminal_id == terminal_id)
+    return list(connection.execute(query))
+
+
+def _state(connection: Connection, terminal_id: str) -> Row[Any]:
+    return connection.execute(
+        select(terminal_state).where(terminal_state.c.terminal_id == terminal_id)
+    ).one()

@@ -1,0 +1,78 @@
+"""The terminal's own durable journal: counters, attempts and receipts.
+
+The terminal never stores a full PAN: the journal keeps the first 6 / last 4 form.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from pospay.storage.types import UtcDateTime
+
+metadata = MetaData()
+
+terminal_state = Table(
+    "terminal_state",
+    metadata,
+    Column("terminal_id", String(8), primary_key=True),
+    Column("merchant_id", String(15), nullable=False),
+    # Last numbers used; the next attempt takes the next one. They survive restarts.
+    Column("stan", Integer, nullable=False),
+    Column("voucher", Integer, nullable=False),
+    Column("batch", Integer, nullable=False),
+    Column("signed_in_at", UtcDateTime(), nullable=True),
+)
+
+terminal_journal = Table(
+    "terminal_journal",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("terminal_id", String(8), nullable=False),
+    Column("local_ref", String(32), nullable=False, unique=True),
+    Column("stan", String(6), nullable=False),
+    Column("voucher", String(6), nullable=False),
+    Column("batch", String(6), nullable=False),
+    Column("transmission_at", String(10), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("method", String(24), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("pan_masked", String(19), nullable=False),
+    Column("brand", String(16), nullable=False),
+    Column("operator", String(16), nullable=False),
+    Column("state", String(24), nullable=False),
+    Column("response_code", String(2), nullable=True),
+    Column("auth_code", String(6), nullable=True),
+    Column("rrn", String(12), nullable=True),
+    Column("balance_minor", BigInteger, nullable=True),
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("terminal_id", "stan", "transmission_at", name="uq_terminal_journal_request"),
+)
+
+terminal_receipt = Table(
+    "terminal_receipt",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("journal_id", Integer, ForeignKey("terminal_journal.id"), nullable=False),
+    Column("copy", String(16), nullable=False),
+    # 0 is the original; a reprint gets the next number. One original per copy, by constraint.
+    Column("reprint_number", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("escpos", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("printed_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("journal_id", "copy", "reprint_number", name="uq_terminal_receipt_copy"),
+)

@@ -1,0 +1,20 @@
+"""Shared fixtures: a database per test, on SQLite and (when configured) PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from databases import Database, postgres_database
+from pospay.storage.database import sqlite_url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """One database, parametrised over the backends pospay supports."""
+    if request.param == "sqlite":
+        yield Database(sqlite_url(tmp_path / "pospay.db"), None, "sqlite")
+    else:
+        yield from postgres_database("db")
