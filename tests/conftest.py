@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from databases import Database, postgres_database
+from databases import PG_SKIP_REASON, PG_URL_VARIABLE, Database, postgres_database
 from pospay.storage.database import sqlite_url
 
 
@@ -18,3 +19,10 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
         yield Database(sqlite_url(tmp_path / "pospay.db"), None, "sqlite")
     else:
         yield from postgres_database("db")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    url = os.environ.get(PG_URL_VARIABLE)
+    if url:
+        return f"pospay: PostgreSQL variants enabled ({PG_URL_VARIABLE}={url})"
+    return f"pospay: PostgreSQL variants will be skipped ({PG_SKIP_REASON})"

@@ -9,7 +9,8 @@ from pathlib import Path
 from databases import Database
 from pospay.printer import ReceiptPrinter
 from pospay.runtime import HostNode, TerminalNode
-from pospay.terminal.engine import Terminal, TerminalConfig
+from pospay.terminal.config import TerminalConfig
+from pospay.terminal.engine import Terminal
 
 CONFIG = TerminalConfig(
     terminal_id="20000001", merchant_id="898310048160002", merchant_name="测试商户 TEST SHOP"

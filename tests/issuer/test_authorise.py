@@ -41,6 +41,8 @@ async def test_a_balance_inquiry_reports_the_balance_and_moves_nothing(
     assert ledger_view(issuer_engine) == before
 
 
+OVER_LOW = LOW.opening_balance.minor + 1
+
 DECLINES = [
     pytest.param(UNKNOWN_CARD_PAN, "3012", 100, Kind.SALE, "CNY", "14", id="unknown-card"),
     pytest.param(RESTRICTED.pan, RESTRICTED.expiry, 100, Kind.SALE, "CNY", "62", id="restricted"),
@@ -51,15 +53,7 @@ DECLINES = [
         for minor, code in MAGIC_AMOUNTS.items()
     ),
     pytest.param(RICH.pan, RICH.expiry, SINGLE_SALE_LIMIT + 1, Kind.SALE, "CNY", "61", id="limit"),
-    pytest.param(
-        LOW.pan,
-        LOW.expiry,
-        LOW.opening_balance.minor + 1,
-        Kind.SALE,
-        "CNY",
-        "51",
-        id="insufficient-funds",
-    ),  # fmt: skip
+    pytest.param(LOW.pan, LOW.expiry, OVER_LOW, Kind.SALE, "CNY", "51", id="insufficient-funds"),
     pytest.param(RICH.pan, RICH.expiry, 100, Kind.REFUND, "CNY", "12", id="unsupported-kind"),
     pytest.param(RICH.pan, RICH.expiry, 100, Kind.SALE, "USD", "13", id="wrong-currency"),
     pytest.param("12345", "3012", 100, Kind.SALE, "CNY", "14", id="not-a-card-number"),

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
-from hypothesis import given
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pospay.receipts import Paper, ReceiptCopy, render_text
-from pospay.receipts.columns import text_width
+from pospay.receipts import PAPER_58MM, PAPER_80MM, Paper, ReceiptCopy, render_text
+from pospay.receipts.layout import KIND_LABELS
+from pospay.transaction import Kind, Method
 
 from .samples import COPY, PAPER, expected_display, pan_leaks, receipt_for, sale_with
 from .strategies import merchant_names, mixed_text
+from .widths import screen_columns
 
 
 def lines_of(paper: Paper, copy: ReceiptCopy, **changes: object) -> list[str]:
@@ -53,7 +57,7 @@ def test_the_amount_is_on_one_line_with_its_label(paper: Paper, copy: ReceiptCop
     [amount] = [line for line in lines_of(paper, copy) if "AMOUNT" in line]
     assert amount.startswith("金额 AMOUNT")
     assert amount.endswith(" ¥12.50")
-    assert text_width(amount) == paper.columns
+    assert screen_columns(amount) == paper.columns
 
 
 @PAPER
@@ -96,8 +100,6 @@ def test_a_missing_auth_code_leaves_no_line(paper: Paper) -> None:
 
 
 def test_long_labels_and_values_wrap_on_58mm_but_not_on_80mm() -> None:
-    from pospay.receipts import PAPER_58MM, PAPER_80MM
-
     narrow = lines_of(PAPER_58MM, ReceiptCopy.MERCHANT)
     wide = lines_of(PAPER_80MM, ReceiptCopy.MERCHANT)
     date_line = narrow.index("日期/时间 DATE/TIME")
@@ -111,12 +113,13 @@ def test_long_labels_and_values_wrap_on_58mm_but_not_on_80mm() -> None:
 @COPY
 def test_lines_fit_the_paper_and_end_without_spaces(paper: Paper, copy: ReceiptCopy) -> None:
     for line in lines_of(paper, copy):
-        assert text_width(line) <= paper.columns
+        assert screen_columns(line) <= paper.columns
         assert line == line.rstrip()
 
 
 @PAPER
 @COPY
+@settings(deadline=None)  # timing is not what is tested; keep slow CI machines green
 @given(
     name=merchant_names,
     operator=mixed_text,
@@ -128,5 +131,30 @@ def test_any_merchant_name_fits_and_survives(
 ) -> None:
     sale = sale_with(merchant_name=name, operator=operator, reference=reference, card_brand=brand)
     text = render_text(receipt_for(copy, sale), paper)
-    assert all(text_width(line) <= paper.columns for line in text.splitlines())
+    assert all(screen_columns(line) <= paper.columns for line in text.splitlines())
     assert "".join(name.split()) in "".join(text.split())
+
+
+@PAPER
+@pytest.mark.parametrize("kind", list(Kind))
+def test_every_transaction_type_has_a_bilingual_name_that_fits(paper: Paper, kind: Kind) -> None:
+    lines = lines_of(paper, ReceiptCopy.MERCHANT, kind=kind)
+    name = KIND_LABELS[kind]
+    assert re.fullmatch(r"[\u4e00-\u9fff]+", name.zh)
+    assert re.fullmatch(r"[A-Z][A-Z ]+", name.en)
+    assert any(line.endswith(f" {name.zh} {name.en}") for line in lines)
+    assert all(screen_columns(line) <= paper.columns for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("method", "mark"),
+    [
+        (Method.CARD_CHIP, "/I"),
+        (Method.CARD_MAGSTRIPE, "/S"),
+        (Method.CARD_CONTACTLESS, "/C"),
+        (Method.CARD_MANUAL, "/M"),
+    ],
+)
+def test_the_card_number_carries_its_entry_mode(method: Method, mark: str) -> None:
+    text = render_text(receipt_for(ReceiptCopy.CUSTOMER, sale_with(method=method)), PAPER_80MM)
+    assert f"************0012{mark}\n" in text

@@ -102,9 +102,12 @@ def check_agreement(terminal: Engine, host: Engine, issuer: Engine) -> Agreement
             add(Finding("final", key, f"terminal state is {row.state}"))
         host_row = host_by_key.get(key)
         if host_row is None:
+            # Unknown to the host is fine only for what moved nothing without an answer:
+            # never sent (declined locally), or reversed after the host confirmed it
+            # never saw the original (25).
             if State(row.state) in MONEY_MOVED_STATES:
                 add(Finding("once", key, "approved on the terminal but unknown to the host"))
-            elif row.state != State.DECLINED or row.response_code is not None:
+            elif row.state not in (State.DECLINED, State.REVERSED) or row.response_code is not None:
                 add(Finding("once", key, "answered on the terminal but unknown to the host"))
         else:
             _compare(row, host_row, add)

@@ -42,3 +42,11 @@ class CardChannel(Protocol):
     async def authorise(self, request: CardAuthorisation) -> CardResult:
         """Authorise `request`; the same `reference` always gets the same answer."""
         ...
+
+    async def reverse(self, reference: str) -> CardResult:
+        """Undo whatever `reference` moved, answering "00" once nothing is moved.
+
+        Idempotent. A reversal for a reference the channel never saw is remembered, so
+        that an authorisation arriving late with that reference is refused.
+        """
+        ...

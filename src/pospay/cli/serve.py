@@ -28,7 +28,9 @@ def serve(
     ] = Path("pospay-data"),
 ) -> None:
     """Serve terminals over ISO 8583/TCP until Ctrl-C or SIGTERM."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", force=True
+    )
     host_url = db or sqlite_url(data_dir / "host.db")
     issuer_url = issuer_db or (db if db else sqlite_url(data_dir / "issuer.db"))
     try:

@@ -20,7 +20,7 @@ from pospay.runtime import HostNode, TerminalNode
 from pospay.storage import open_engine
 from pospay.storage.database import sqlite_url
 from pospay.terminal.card_read import CardRead
-from pospay.terminal.engine import TerminalConfig
+from pospay.terminal.config import TerminalConfig
 from pospay.transaction import Kind
 
 DEMO_TERMINAL = TerminalConfig(

@@ -124,6 +124,26 @@ def record_outcome(
     return _row(connection, row_id)
 
 
+def record_event(connection: Connection, row_id: int, event: Event, now: datetime) -> Row[Any]:
+    """Apply `event` to the row's state, leaving its answer as it is (reversal steps)."""
+    current = State(
+        connection.execute(
+            select(host_journal.c.state).where(host_journal.c.id == row_id)
+        ).scalar_one()
+    )
+    connection.execute(
+        update(host_journal)
+        .where(host_journal.c.id == row_id)
+        .values(state=apply(current, event).value, updated_at=now)
+    )
+    return _row(connection, row_id)
+
+
+def request_row(connection: Connection, row_id: int) -> Row[Any]:
+    """The journal row with id `row_id`."""
+    return _row(connection, row_id)
+
+
 def record_sign_in(
     connection: Connection, terminal_id: str, merchant_id: str, batch: str, now: datetime
 ) -> int:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from pospay.errors import MessageFormatError
 from pospay.iso8583 import Message
 from pospay.iso8583.fields import amount_field, balance_field
 from pospay.iso8583.messages import response_mti
@@ -45,7 +46,7 @@ def error_response(request: Message, response_code: str) -> Message | None:
     the request's MTI is not a request MTI we could answer."""
     try:
         mti = response_mti(request.get("t", ""))
-    except ValueError:
+    except MessageFormatError:
         return None
     response: Message = {"t": mti, "39": response_code}
     for field in _ECHO_ON_ERROR:
@@ -53,3 +54,22 @@ def error_response(request: Message, response_code: str) -> Message | None:
         if value is not None:
             response[field] = value
     return response
+
+
+def reversal_response(row: Row[Any], response_code: str | None = None) -> Message:
+    """The 0410 for a reversal row: its stored answer, or `response_code` for an answer
+    that is not stored (the reversal is not done yet and the terminal will retry)."""
+    code = response_code or row.response_code
+    assert code is not None, "a reversal is answered only once it has an answer"
+    return {
+        "t": "0410",
+        "3": row.processing_code,
+        "4": amount_field(row.amount_minor),
+        "7": row.transmission_at,
+        "11": row.stan,
+        "39": code,
+        "41": row.terminal_id,
+        "42": row.merchant_id,
+        "49": currency_numeric(row.currency),
+        "60": row.batch,
+    }

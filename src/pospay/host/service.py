@@ -11,6 +11,20 @@ A card request goes through four steps, each durable before the next:
    answer and authorise nothing;
 3. forward it to the card channel with the RRN as the idempotency reference;
 4. record the channel's answer, then respond.
+
+A reversal (0400) has its own duplicate key and its own table (`host.reversals`):
+
+1. validate; record the reversal and, in the same unit, mark the original (found by
+   field 90) REVERSAL_PENDING — or answer at once when there is nothing to undo
+   (original never seen: 25; original declined: 00);
+2. ask the channel to reverse the original's RRN (idempotent at the channel);
+3. record the original REVERSED and the answer 00, then respond.
+
+A repeat of an answered reversal gets the stored 0410 and causes nothing. A repeat of
+one not yet answered (still running, or interrupted by a crash) runs steps 2 and 3
+again: both are idempotent. An authorisation answer that arrives after the reversal
+was decided leaves the original reversed (see `transaction.lifecycle`), and the
+channel refuses or undoes it, because the reversal reached it under the same RRN.
 """
 
 from __future__ import annotations
@@ -27,14 +41,21 @@ from pospay.cards import luhn_valid, mask_merchant, pan_reference
 from pospay.channels import CardAuthorisation, CardChannel, CardResult
 from pospay.clock import Clock
 from pospay.errors import BadInput, MessageFormatError
-from pospay.host import journal
-from pospay.host.responses import card_response, error_response
+from pospay.host import journal, reversals
+from pospay.host.responses import card_response, error_response, reversal_response
 from pospay.iso8583 import Message
 from pospay.iso8583.fields import read_amount
-from pospay.iso8583.messages import check_required, kind_of, method_of, response_mti
+from pospay.iso8583.messages import (
+    check_required,
+    kind_of,
+    method_of,
+    read_original_data_field,
+    response_mti,
+)
 from pospay.money import Money
 from pospay.storage import GroupCommitter
 from pospay.transaction import Event, Kind, State, is_final
+from pospay.transaction.lifecycle import LATE_APPROVAL_STATES
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +91,8 @@ class HostService:
             check_required(kind, request)
             if kind is Kind.SIGN_IN:
                 return await self._sign_in(request)
+            if kind is Kind.REVERSAL:
+                return await self._reverse(request)
             return await self._authorise(kind, request)
         except BadInput as fault:
             log.info("request refused as format error: %s", fault)
@@ -157,6 +180,64 @@ class HostService:
         )
         return card_response(finished)
 
+    async def _reverse(self, request: Message) -> Message:
+        amount = read_amount(request)
+        original_mti, original_stan, original_transmission_at = read_original_data_field(
+            request["90"]
+        )
+        record = reversals.ReversalRecord(
+            terminal_id=request["41"],
+            stan=request["11"],
+            transmission_at=request["7"],
+            merchant_id=request["42"],
+            processing_code=request["3"],
+            amount_minor=amount.minor,
+            currency=amount.currency,
+            batch=request["60"][:6],
+            original_mti=original_mti,
+            original_stan=original_stan,
+            original_transmission_at=original_transmission_at,
+            reason_code=request["39"],
+        )
+        now = self._clock.now()
+        try:
+            row = await self._committer.run(
+                lambda connection: reversals.record_reversal(connection, record, now)
+            )
+        except IntegrityError:
+            key = (record.terminal_id, record.stan, record.transmission_at)
+            stored = await self._committer.read(
+                lambda connection: reversals.find_reversal(connection, *key)
+            )
+            if stored is None:
+                raise MessageFormatError("duplicate key vanished", field="11") from None
+            log.info("repeated reversal %s/%s", key[0], key[1])
+            row = stored
+        if row.response_code is not None:
+            return reversal_response(row)
+
+        original_id = row.original_id
+        original = await self._committer.read(
+            lambda connection: journal.request_row(connection, original_id)
+        )
+        try:
+            result = await asyncio.wait_for(
+                self._channel.reverse(original.rrn), self._settings.channel_timeout
+            )
+        except TimeoutError:
+            # Not answered, so not stored: the terminal sends the reversal again.
+            return reversal_response(row, "91")
+        if result.response_code != "00":
+            log.warning("channel refused reversal of %s: %s", original.rrn, result.reason)
+            return reversal_response(row, result.response_code)
+        reversal_id = row.id
+        done = await self._committer.run(
+            lambda connection: reversals.confirm_reversal(
+                connection, reversal_id, self._clock.now()
+            )
+        )
+        return reversal_response(done)
+
     def _local_decline(self, kind: Kind, pan: str, amount: Money) -> tuple[str, str] | None:
         if not luhn_valid(pan) or not 13 <= len(pan) <= 19:
             return ("14", "card number fails the Luhn check or has the wrong length")
@@ -193,9 +274,15 @@ class HostService:
             )
             if row is None:
                 raise MessageFormatError("duplicate key vanished", field="11")
-            if is_final(State(row.state)) or State(row.state) is State.UNKNOWN:
+            answered = row.response_code is not None
+            if answered and (is_final(State(row.state)) or State(row.state) is State.UNKNOWN):
                 log.info("duplicate transmission %s/%s replayed", key[0], key[1])
                 return card_response(row)
+            if not answered and State(row.state) in LATE_APPROVAL_STATES:
+                # Reversed before it was answered: there is no answer to replay.
+                response = error_response(request, "94")
+                assert response is not None
+                return response
             if self._clock.monotonic() >= deadline:
                 response = error_response(request, "94")
                 assert response is not None

@@ -1,4 +1,5 @@
-"""The host's tables. The host journal holds one row per request the host accepted.
+"""The host's tables. The host journal holds one row per request the host accepted;
+`host_reversal` one row per reversal (0400) received, under its own duplicate key.
 
 No full PAN is stored: `pan_masked` (first 6 / last 4) and `pan_ref` (a keyed
 one-way reference) are enough to answer, settle and reconcile.
@@ -10,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
+    ForeignKey,
     Integer,
     MetaData,
     String,
@@ -63,4 +65,32 @@ host_terminal = Table(
     Column("batch", String(6), nullable=False),
     Column("signed_in_at", UtcDateTime(), nullable=False),
     Column("sign_ins", Integer, nullable=False),
+)
+
+host_reversal = Table(
+    "host_reversal",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # The reversal's own duplicate key: a retry of the same reversal carries the same
+    # terminal, STAN and transmission time and is answered from this row.
+    Column("terminal_id", String(8), nullable=False),
+    Column("stan", String(6), nullable=False),
+    Column("transmission_at", String(10), nullable=False),
+    Column("merchant_id", String(15), nullable=False),
+    Column("processing_code", String(6), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("batch", String(6), nullable=False),
+    # Field 90: which request is being reversed.
+    Column("original_mti", String(4), nullable=False),
+    Column("original_stan", String(6), nullable=False),
+    Column("original_transmission_at", String(10), nullable=False),
+    # The journal row reversed; NULL when the host never saw the original.
+    Column("original_id", Integer, ForeignKey("host_journal.id"), nullable=True),
+    Column("reason_code", String(2), nullable=False),
+    # NULL until the reversal is done; then the answer every retry gets.
+    Column("response_code", String(2), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("terminal_id", "stan", "transmission_at", name="uq_host_reversal_request"),
 )

@@ -27,6 +27,12 @@ _TABLE = [
     ResponseCode("00", "Approved", "交易成功", "Approved"),
     ResponseCode("03", "Invalid merchant", "无效商户", "Invalid merchant"),
     ResponseCode("05", "Do not honour", "不予承兑", "Do not honour"),
+    ResponseCode(
+        "06",
+        "Error (reversal: terminal restarted with the attempt in flight)",
+        "出错",
+        "Error",
+    ),
     ResponseCode("12", "Invalid transaction", "无效交易", "Invalid transaction"),
     ResponseCode("13", "Invalid amount", "无效金额", "Invalid amount"),
     ResponseCode("14", "Invalid card number", "无效卡号", "Invalid card number"),
@@ -53,6 +59,9 @@ _TABLE = [
     ResponseCode("91", "Issuer or switch inoperative", "发卡方不能操作", "Issuer unavailable"),
     ResponseCode("94", "Duplicate transmission", "重复交易", "Duplicate transmission"),
     ResponseCode("96", "System malfunction", "系统故障", "System malfunction"),
+    ResponseCode(
+        "98", "Reversal: no response received", "交易超时，已冲正", "No response, reversed"
+    ),
     ResponseCode("A0", "MAC verification failed", "MAC校验错", "MAC error, sign in again"),
 ]
 

@@ -74,7 +74,9 @@ def _wrong_amount(request: CardAuthorisation, card: CardOnFile) -> Refusal | Non
 
 def _magic_amount(request: CardAuthorisation, card: CardOnFile) -> Refusal | None:
     code = MAGIC_AMOUNTS.get(request.amount.minor)
-    if code is None or currency_exponent(request.amount.currency) != 2:
+    if request.kind is not Kind.SALE or code is None:
+        return None
+    if currency_exponent(request.amount.currency) != 2:
         return None
     meaning = RESPONSE_CODES[code].meaning
     return Refusal(code, f"magic amount {request.amount}: {meaning}")

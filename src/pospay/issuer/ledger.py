@@ -101,7 +101,15 @@ def post_entry(
         raise InvalidAmount(f"an entry moves a positive amount, not {amount}")
     if debit == credit:
         raise InvalidAmount(f"an entry cannot debit and credit the same account {debit!r}")
-    with conn.begin_nested():
+    if find_entry(conn, reference, purpose) is not None:
+        return None
+    savepoint = conn.begin_nested()
+    try:
+        # Balances first, credit side first: a sale's credit is the one settlement
+        # account every sale shares, and taking that row lock before any other (the
+        # card's, the entry's unique key) keeps concurrent transactions from deadlocking.
+        _change_balance(conn, credit, "C", amount)
+        _change_balance(conn, debit, "D", amount)
         values = {
             "reference": reference,
             "purpose": purpose.value,
@@ -111,10 +119,24 @@ def post_entry(
         }
         inserted = _insert_unless_exists(conn, issuer_entry, values)
         entry_id = conn.execute(inserted.returning(issuer_entry.c.entry_id)).scalar_one_or_none()
-        if entry_id is None:
+        if entry_id is None:  # a concurrent transaction posted it first
+            savepoint.rollback()
             return None
-        _post(conn, entry_id, debit, "D", amount)
-        _post(conn, entry_id, credit, "C", amount)
+        legs = ((debit, "D"), (credit, "C"))
+        rows = [
+            {
+                "entry_id": entry_id,
+                "account_id": account,
+                "side": side,
+                "amount_minor": amount.minor,
+            }
+            for account, side in legs
+        ]
+        conn.execute(insert(issuer_posting), rows)
+    except BaseException:
+        savepoint.rollback()
+        raise
+    savepoint.commit()
     return int(entry_id)
 
 
@@ -206,7 +228,7 @@ def approved_movements(conn: Connection) -> dict[str, Money]:
     }
 
 
-def _post(conn: Connection, entry_id: int, account_id: str, side: str, amount: Money) -> None:
+def _change_balance(conn: Connection, account_id: str, side: str, amount: Money) -> None:
     """Apply one posting to its account's balance, refusing to take it below zero."""
     a = issuer_account.c
     adds = a.normal_side == (NormalSide.DEBIT if side == "D" else NormalSide.CREDIT).value
@@ -221,11 +243,6 @@ def _post(conn: Connection, entry_id: int, account_id: str, side: str, amount: M
     )
     if conn.execute(change).rowcount != 1:
         _explain_refusal(conn, account_id, amount)
-    conn.execute(
-        insert(issuer_posting).values(
-            entry_id=entry_id, account_id=account_id, side=side, amount_minor=amount.minor
-        )
-    )
 
 
 def _explain_refusal(conn: Connection, account_id: str, amount: Money) -> None:

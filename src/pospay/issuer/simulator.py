@@ -51,7 +51,7 @@ FUNDING_ACCOUNT = "funding"  # the issuer's cash that funds the test cards, debi
 
 # Serialisation failure and deadlock on PostgreSQL: the unit may simply run again.
 _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
-_ATTEMPTS = 3
+_ATTEMPTS = 5
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -5,8 +5,9 @@ trading day and for ``docs/test-cards.md``. Every PAN is Luhn-valid and lies in
 its brand's range; none is a real card. PINs are for the simulator only.
 
 Magic amounts: a sale of 666.xx in any currency with two minor digits (666xx minor
-units) is declined with response code ``xx`` when ``xx`` is in `MAGIC_AMOUNTS`,
-whatever the card; every other amount is decided by the card and its balance.
+units) is declined with response code ``xx`` when ``xx`` is in `MAGIC_AMOUNTS`, on
+any card that passes the card checks (on file, active, unexpired); every other amount
+is decided by the card and its balance.
 """
 
 from __future__ import annotations

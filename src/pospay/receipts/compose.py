@@ -8,6 +8,7 @@ ends in spaces.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from pospay.receipts.columns import Measure, center, spread, wrap
@@ -26,6 +27,11 @@ from pospay.receipts.layout import (
 )
 from pospay.receipts.model import Receipt, ReceiptCopy
 from pospay.receipts.values import Text, write_value
+
+# Fewest spaces between a label and a value sharing its line; a value that would come
+# closer goes to a line of its own.
+_GAP = 2
+_CLAUSE_END = re.compile(r"(?<=[，。；！？])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +61,7 @@ def _lines(element: Element, receipt: Receipt, width: int, measure: Measure) -> 
         case Rule(char=char):
             return [PrintLine(char * (width // measure(char)))]
         case Paragraph(text=text):
-            texts = wrap(text.zh, width, measure) + wrap(text.en, width, measure)
+            texts = _clauses(text.zh, width, measure) + _clauses(text.en, width, measure)
             return [PrintLine(t) for t in texts]
         case Signature():
             return [PrintLine(t) for t in _signature(element, receipt, width, measure)]
@@ -71,6 +77,14 @@ def _fit(text: Text, width: int, measure: Measure) -> list[str]:
     return wrap(text.zh, width, measure) + wrap(text.en, width, measure)
 
 
+def _clauses(text: str, width: int, measure: Measure) -> list[str]:
+    """One line if it fits, else each clause on a line of its own (wrapped if need be):
+    a sentence broken after its comma reads better than one broken mid-word."""
+    if measure(text) <= width:
+        return wrap(text, width, measure)
+    return [line for clause in _CLAUSE_END.split(text) for line in wrap(clause, width, measure)]
+
+
 def _field(field: Field, receipt: Receipt, width: int, measure: Measure) -> list[PrintLine]:
     value = write_value(field.value, receipt)
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -78,7 +92,7 @@ def _field(field: Field, receipt: Receipt, width: int, measure: Measure) -> list
     texts = _fit(field.label, width, measure)
     value_lines = _fit(value, width, measure)
     last = texts[-1]
-    if len(value_lines) == 1 and measure(last) + 1 + measure(value_lines[0]) <= width:
+    if len(value_lines) == 1 and measure(last) + _GAP + measure(value_lines[0]) <= width:
         texts[-1] = spread(last, value_lines[0], width, measure)
     else:
         texts += [spread("", line, width, measure) for line in value_lines]

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from escpos.printer import Dummy
-
 from pospay.receipts.columns import printer_width
 from pospay.receipts.compose import compose
 from pospay.receipts.layout import SALE_SLIP, Layout, Paper, Style
@@ -40,6 +38,11 @@ _STYLE_SETTINGS: dict[Style, dict[str, Any]] = {
 
 def render_escpos(receipt: Receipt, paper: Paper, *, layout: Layout = SALE_SLIP) -> bytes:
     """The print job for `receipt` on `paper`: initialise, Chinese mode, lines, cut."""
+    # Imported here, not at the top: importing python-escpos calls logging.basicConfig()
+    # and creates a temporary directory, which `import pospay.receipts` must not do
+    # (a CLI that configures logging after importing us would be silently ignored).
+    from escpos.printer import Dummy
+
     printer = Dummy()
     printer._raw(INITIALISE)
     printer._raw(CHINESE_MODE_ON)

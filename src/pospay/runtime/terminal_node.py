@@ -10,7 +10,8 @@ from sqlalchemy import Engine
 from pospay.clock import Clock, SystemClock
 from pospay.printer import ReceiptPrinter
 from pospay.storage import GroupCommitter, migrate, open_engine
-from pospay.terminal.engine import Terminal, TerminalConfig
+from pospay.terminal.config import TerminalConfig
+from pospay.terminal.engine import Terminal
 from pospay.terminal.link import TcpHostLink
 
 

@@ -1,7 +1,8 @@
 """The terminal engine: runs transactions against the host and keeps its own journal."""
 
 from pospay.terminal.card_read import CardRead
-from pospay.terminal.engine import Outcome, Terminal, TerminalConfig
+from pospay.terminal.config import TerminalConfig
+from pospay.terminal.engine import Outcome, Terminal
 from pospay.terminal.link import HostLink, TcpHostLink
 
 __all__ = ["CardRead", "HostLink", "Outcome", "TcpHostLink", "Terminal", "TerminalConfig"]

@@ -7,12 +7,17 @@ Order of work for a sale, each step durable before the next:
 3. record the outcome, and for an approval the receipts to print, in one unit;
 4. print from the stored receipts; a printer fault leaves them stored, unprinted.
 
-An attempt whose response never came is UNKNOWN, never declined: its money may
-have moved, and it must be resolved (reversal or status query) before it is final.
+An attempt whose response never came (or came unusable) is never declined: its
+money may have moved. In one unit it goes UNKNOWN, then REVERSAL_PENDING with a
+reversal queued (`terminal.reversals`), and the reversal is sent at once. Queued
+reversals go out again before every transaction and at sign-in
+(`terminal.store_and_forward`); an attempt a restart left SENT is queued for reversal
+(reason 06) when the terminal opens.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,29 +37,30 @@ from pospay.iso8583.fields import (
     read_balance_field,
     transmission_field,
 )
-from pospay.iso8583.messages import ENTRY_MODES, PROCESSING_CODES, SIGN_IN_CODE
+from pospay.iso8583.messages import (
+    ENTRY_MODES,
+    PROCESSING_CODES,
+    REVERSAL_NO_RESPONSE,
+    SIGN_IN_CODE,
+)
 from pospay.money import Money, currency_numeric
 from pospay.printer import ReceiptPrinter
 from pospay.storage import GroupCommitter
-from pospay.terminal import journal
+from pospay.terminal import journal, reversals
 from pospay.terminal.card_read import CardRead
+from pospay.terminal.config import TerminalConfig
 from pospay.terminal.link import HostLink
 from pospay.terminal.receipts import render_receipts
+from pospay.terminal.store_and_forward import ReversalForwarder, ReversalStatus, Sleep
 from pospay.transaction import Event, Kind, State
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True, slots=True)
-class TerminalConfig:
-    terminal_id: str
-    merchant_id: str
-    merchant_name: str
-    currency: str = "CNY"
-    operator: str = "01"
-    response_timeout: float = 30.0
-    paper_mm: int = 58
-    no_signature_limit_minor: int = 100_000
+# What the operator is told about an attempt whose answer never came.
+_OPERATOR_MESSAGES: dict[State, tuple[str, str]] = {
+    State.REVERSAL_PENDING: ("交易结果未知，正在冲正，请勿重复交易", "No answer, reversal pending"),
+    State.REVERSED: ("交易超时，已冲正，未扣款", "No answer, reversed: nothing charged"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,20 +97,33 @@ class Terminal:
         link: HostLink,
         clock: Clock,
         printer: ReceiptPrinter,
+        *,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.config = config
         self._committer = committer
         self._link = link
         self._clock = clock
         self._printer = printer
+        self._reversals = ReversalForwarder(config, committer, link, clock, sleep)
 
     async def open(self) -> None:
-        """Create the terminal's counters on first start."""
-        await self._committer.run(
-            lambda connection: journal.ensure_terminal(
-                connection, self.config.terminal_id, self.config.merchant_id
-            )
-        )
+        """Create the terminal's counters on first start, and queue a reversal for every
+        attempt the last run left in flight (sent at the next flush)."""
+        terminal_id, merchant_id = self.config.terminal_id, self.config.merchant_id
+        now = self._clock.now()
+
+        def open_journal(connection: Connection) -> list[int]:
+            journal.ensure_terminal(connection, terminal_id, merchant_id)
+            return reversals.queue_interrupted(connection, terminal_id, now)
+
+        queued = await self._committer.run(open_journal)
+        if queued:
+            log.warning("%d attempts were in flight at the last stop: reversal queued", len(queued))
+
+    async def flush_reversals(self) -> list[ReversalStatus]:
+        """Send every pending reversal, oldest first; see `terminal.store_and_forward`."""
+        return await self._reversals.flush()
 
     async def sign_in(self) -> str:
         """Sign in to the host (0800/0810); returns the response code."""
@@ -134,6 +153,7 @@ class Terminal:
             await self._committer.run(
                 lambda connection: journal.record_signed_in(connection, terminal_id, now)
             )
+            await self.flush_reversals()
         return code
 
     async def sale(self, card: CardRead, amount: Money) -> Outcome:
@@ -143,6 +163,7 @@ class Terminal:
         return await self._card_attempt(Kind.BALANCE_INQUIRY, card, Money(0, self.config.currency))
 
     async def _card_attempt(self, kind: Kind, card: CardRead, amount: Money) -> Outcome:
+        await self.flush_reversals()
         now = self._clock.now()
         record = journal.AttemptRecord(
             terminal_id=self.config.terminal_id,
@@ -166,8 +187,35 @@ class Terminal:
             return await self._finish(row, Event.NOT_FOUND, None, f"not sent: {error}")
         except OutcomeUnknown as error:
             log.warning("attempt %s outcome unknown: %s", row.local_ref, error)
-            return await self._finish(row, Event.TIME_OUT, None, str(error))
-        return await self._finish(row, *self._judge(row, response))
+            return await self._reverse(row, str(error))
+        event, usable, reason = self._judge(row, response)
+        if event is Event.TIME_OUT:
+            log.warning("attempt %s response unusable: %s", row.local_ref, reason)
+            return await self._reverse(row, reason)
+        return await self._finish(row, event, usable, reason)
+
+    async def _reverse(self, row: Row[Any], reason: str) -> Outcome:
+        """The outcome is unknown: decide the reversal durably, then send it once now."""
+        now = self._clock.now()
+
+        def decide(connection: Connection) -> int:
+            journal.record_outcome(
+                connection,
+                row.id,
+                Event.TIME_OUT,
+                response_code=None,
+                auth_code=None,
+                rrn=None,
+                balance_minor=None,
+                reason=reason,
+                now=now,
+            )
+            return int(reversals.queue_reversal(connection, row.id, REVERSAL_NO_RESPONSE, now).id)
+
+        reversal_id = await self._committer.run(decide)
+        await self._reversals.send(reversal_id, tries=1)
+        done = await self._committer.read(lambda connection: journal.attempt(connection, row.id))
+        return self._outcome(done, None, 0, 0)
 
     def _card_request(self, kind: Kind, card: CardRead, amount: Money, row: Row[Any]) -> Message:
         now = self._clock.now()
@@ -235,10 +283,16 @@ class Terminal:
 
         done, jobs = await self._committer.run(finish)
         printed = await self._print(jobs)
+        return self._outcome(done, balance, printed, len(jobs) - printed)
+
+    @staticmethod
+    def _outcome(done: Row[Any], balance: Money | None, printed: int, pending: int) -> Outcome:
         code = done.response_code
         entry = describe(code) if code else None
         state = State(done.state)
-        if entry is None:
+        if state in _OPERATOR_MESSAGES:
+            message_zh, message_en = _OPERATOR_MESSAGES[state]
+        elif entry is None:
             message_zh, message_en = ("交易结果未知，请勿重复交易", "Outcome unknown, do not retry")
             if state is State.DECLINED:
                 message_zh, message_en = ("交易未发送", "Not sent")
@@ -258,7 +312,7 @@ class Terminal:
             rrn=done.rrn,
             balance=balance,
             receipts_printed=printed,
-            receipts_pending=len(jobs) - printed,
+            receipts_pending=pending,
         )
 
     @staticmethod

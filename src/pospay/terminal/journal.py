@@ -146,6 +146,21 @@ def record_outcome(
     return attempt(connection, attempt_id)
 
 
+def record_event(connection: Connection, attempt_id: int, event: Event, now: datetime) -> Row[Any]:
+    """Apply `event` to the attempt's state, leaving its answer as it is (reversal steps)."""
+    current = State(
+        connection.execute(
+            select(terminal_journal.c.state).where(terminal_journal.c.id == attempt_id)
+        ).scalar_one()
+    )
+    connection.execute(
+        update(terminal_journal)
+        .where(terminal_journal.c.id == attempt_id)
+        .values(state=apply(current, event).value, updated_at=now)
+    )
+    return attempt(connection, attempt_id)
+
+
 def store_receipt(
     connection: Connection, attempt_id: int, copy: str, text: str, escpos: bytes, now: datetime
 ) -> int:

@@ -6,16 +6,14 @@ the limit is a terminal setting.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Row
 
 from pospay.money import Money
 from pospay.receipts import PAPERS, SaleReceiptData, build_sale_receipts, render_escpos, render_text
+from pospay.terminal.config import TerminalConfig
 from pospay.transaction import Kind, Method
-
-if TYPE_CHECKING:
-    from pospay.terminal.engine import TerminalConfig
 
 
 def render_receipts(row: Row[Any], config: TerminalConfig) -> list[tuple[str, str, bytes]]:

@@ -1,4 +1,4 @@
-"""The terminal's own durable journal: counters, attempts and receipts.
+"""The terminal's own durable journal: counters, attempts, receipts and the reversal queue.
 
 The terminal never stores a full PAN: the journal keeps the first 6 / last 4 form.
 """
@@ -75,4 +75,24 @@ terminal_receipt = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("printed_at", UtcDateTime(), nullable=True),
     UniqueConstraint("journal_id", "copy", "reprint_number", name="uq_terminal_receipt_copy"),
+)
+
+terminal_reversal = Table(
+    "terminal_reversal",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # One reversal per attempt, however often it is sent.
+    Column("journal_id", Integer, ForeignKey("terminal_journal.id"), nullable=False, unique=True),
+    Column("terminal_id", String(8), nullable=False),
+    Column("reason_code", String(2), nullable=False),
+    # The reversal's own STAN and transmission time, chosen once and sent on every try,
+    # so that the host recognises a retry as the same reversal.
+    Column("stan", String(6), nullable=False),
+    Column("transmission_at", String(10), nullable=False),
+    Column("tries", Integer, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | confirmed | failed
+    Column("response_code", String(2), nullable=True),
+    Column("last_error", Text, nullable=False, server_default=""),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )

@@ -85,6 +85,8 @@ TRANSITIONS: dict[tuple[State, Event], State] = {
     (S.REVERSAL_PENDING, E.DECLINE): S.REVERSAL_PENDING,
     (S.REVERSED, E.APPROVE): S.REVERSED,
     (S.REVERSED, E.DECLINE): S.REVERSED,
+    (S.REVERSAL_PENDING, E.TIME_OUT): S.REVERSAL_PENDING,  # the original's answer never came
+    (S.REVERSED, E.TIME_OUT): S.REVERSED,
     # A repeated answer (duplicate response, replayed request) changes nothing.
     (S.APPROVED, E.APPROVE): S.APPROVED,
     (S.DECLINED, E.DECLINE): S.DECLINED,

@@ -1,0 +1,410 @@
+"""Acceptance: a separate client built only from `pospay.iso8583.SPEC` and docs/iso8583.md
+signs in to `pospay serve` and completes a sale and a balance inquiry.
+
+The client below uses pyiso8583, `SPEC`, asyncio streams and what the document says —
+nothing else from pospay (a test at the end holds this file to that). The host is a real
+`pospay serve` process on 127.0.0.1, on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import contextlib
+import re
+import signal
+import struct
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+import iso8583
+from databases import Database
+from pospay.iso8583 import SPEC
+
+Document = dict[str, str]
+
+POSPAY = Path(sys.executable).with_name("pospay")
+LISTENING = re.compile(r"pospay host listening on (?P<host>[\d.]+):(?P<port>\d+)")
+START_TIMEOUT = 30.0
+ANSWER_TIMEOUT = 15.0  # longer than the host's 10 s wait for the issuer (docs section 8)
+STOP_TIMEOUT = 10.0
+
+# From the document: section 9 (test cards, magic amounts) and section 4 (field values).
+CARD_PAN, CARD_EXPIRY, CARD_OPENING_BALANCE = "4000200000000016", "2811", 2_000_000
+CNY = "156"
+SALE, BALANCE_INQUIRY = "000000", "310000"
+CHIP, CONTACTLESS = "051", "071"
+MERCHANT = "898310048160002"
+
+
+# The client: framing (docs section 1) and encoding (section 2) with pyiso8583 and SPEC.
+
+
+class SpecClient:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+
+    @classmethod
+    async def connect(cls, port: int) -> SpecClient:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        return cls(reader, writer)
+
+    @staticmethod
+    def pack(document: Document) -> bytes:
+        packed, _ = iso8583.encode(dict(document), SPEC)
+        return bytes(packed)
+
+    async def send_frame(self, body: bytes) -> None:
+        await self.send_raw(struct.pack(">H", len(body)) + body)
+
+    async def send_raw(self, data: bytes) -> None:
+        self._writer.write(data)
+        await self._writer.drain()
+
+    async def receive(self) -> Document:
+        async with asyncio.timeout(ANSWER_TIMEOUT):
+            (length,) = struct.unpack(">H", await self._reader.readexactly(2))
+            body = await self._reader.readexactly(length)
+        document, _ = iso8583.decode(bytearray(body), SPEC)
+        return {key: value for key, value in document.items() if key not in ("p", "1")}
+
+    async def exchange(self, document: Document) -> Document:
+        await self.send_frame(self.pack(document))
+        return await self.receive()
+
+    async def closed_by_host(self) -> bool:
+        """Whether the host hangs up without sending anything more."""
+        async with asyncio.timeout(ANSWER_TIMEOUT):
+            return await self._reader.read() == b""
+
+    async def close(self) -> None:
+        self._writer.close()
+        with contextlib.suppress(ConnectionError):  # the host may have reset it
+            await self._writer.wait_closed()
+
+
+@dataclass
+class Terminal:
+    """Field values a terminal chooses: its id, a STAN counter and the clock (docs §3)."""
+
+    terminal_id: str
+    stan: int = 0
+
+    def next_key(self) -> tuple[str, str]:
+        self.stan += 1
+        return f"{self.stan:06d}", datetime.now(UTC).strftime("%m%d%H%M%S")
+
+    def sign_in(self) -> Document:
+        stan, transmitted = self.next_key()
+        return {
+            "t": "0800",
+            "7": transmitted,
+            "11": stan,
+            "41": self.terminal_id,
+            "42": MERCHANT,
+            "60": "000001",
+            "70": "001",
+        }
+
+    def card_request(
+        self, processing_code: str, amount_minor: int | None = None, entry_mode: str = CHIP
+    ) -> Document:
+        stan, transmitted = self.next_key()
+        now = datetime.now()  # fields 12 and 13: local time
+        request = {
+            "t": "0200",
+            "2": CARD_PAN,
+            "3": processing_code,
+            "7": transmitted,
+            "11": stan,
+            "12": now.strftime("%H%M%S"),
+            "13": now.strftime("%m%d"),
+            "14": CARD_EXPIRY,
+            "22": entry_mode,
+            "25": "00",
+            "41": self.terminal_id,
+            "42": MERCHANT,
+            "49": CNY,
+            "60": "000001",
+        }
+        if amount_minor is not None:
+            request["4"] = f"{amount_minor:012d}"
+        return request
+
+
+def available_balance(field_54: str) -> int:
+    """Docs section 5: account type, amount type 02, currency, sign, 12 digits."""
+    assert len(field_54) >= 20 and field_54[2:4] == "02" and field_54[4:7] == CNY
+    amount = int(field_54[8:20])
+    return amount if field_54[7] == "C" else -amount
+
+
+# The host: a real `pospay serve` process.
+
+
+@dataclass
+class Host:
+    process: subprocess.Popen[bytes]
+    port: int
+    journal_url: str
+    log: Path
+
+    def journal_rows(self) -> int:
+        engine = create_engine(self.journal_url)
+        try:
+            with engine.connect() as connection:
+                return int(
+                    connection.execute(text("SELECT count(*) FROM host_journal")).scalar_one()
+                )
+        finally:
+            engine.dispose()
+
+
+def schema_url(url: str, schema: str) -> str:
+    """`url` with libpq's search_path option: `pospay serve --db` takes one plain URL."""
+    with_path = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return with_path.render_as_string(hide_password=False)
+
+
+def start_host(database: Database, data_dir: Path) -> Host:
+    command = [str(POSPAY), "serve", "--iso-port", "0", "--data-dir", str(data_dir)]
+    if database.backend == "sqlite":
+        journal_url = f"sqlite:///{data_dir / 'host.db'}"  # serve's default place
+    else:
+        assert database.schema is not None
+        journal_url = schema_url(database.url, database.schema)
+        command += ["--db", journal_url]
+    log = data_dir.with_name(data_dir.name + ".log")
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)  # noqa: S603
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        found = LISTENING.search(log.read_text(errors="replace"))
+        if found:
+            return Host(process, int(found["port"]), journal_url, log)
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
+    stop_host(process)
+    pytest.fail(f"pospay serve did not start:\n{log.read_text(errors='replace')}")
+
+
+def stop_host(process: subprocess.Popen[bytes]) -> int:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            return process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return process.wait(timeout=STOP_TIMEOUT)
+
+
+@pytest.fixture
+def host(database: Database, tmp_path: Path) -> Iterator[Host]:
+    running = start_host(database, tmp_path / "serve")
+    try:
+        yield running
+    finally:
+        stop_host(running.process)
+
+
+@pytest.fixture
+async def client(host: Host) -> AsyncIterator[SpecClient]:
+    connection = await SpecClient.connect(host.port)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+# The acceptance test.
+
+
+async def test_sign_in_sale_and_balance_inquiry(host: Host, client: SpecClient) -> None:
+    terminal = Terminal("E2E00001")
+
+    refused = await client.exchange(terminal.card_request(SALE, 1_000))
+    assert refused["39"] == "58", "a card request before sign-in is refused"
+
+    sign_in = terminal.sign_in()
+    signed_in = await client.exchange(sign_in)
+    assert signed_in["t"] == "0810" and signed_in["39"] == "00"
+    assert {field: signed_in[field] for field in ("7", "11", "41", "42", "60", "70")} == {
+        field: sign_in[field] for field in ("7", "11", "41", "42", "60", "70")
+    }
+
+    before = await client.exchange(terminal.card_request(BALANCE_INQUIRY, entry_mode=CONTACTLESS))
+    assert before["t"] == "0210" and before["39"] == "00", before
+    assert available_balance(before["54"]) == CARD_OPENING_BALANCE
+    assert "4" not in before
+
+    sale_request = terminal.card_request(SALE, 1_234)
+    sale = await client.exchange(sale_request)
+    assert sale["t"] == "0210" and sale["39"] == "00", sale
+    assert len(sale["38"]) == 6, "an approval carries its approval code"
+    assert re.fullmatch(r"\d{12}", sale["37"])
+    for echoed in ("3", "4", "7", "11", "41", "42", "49"):
+        assert sale[echoed] == sale_request[echoed], f"field {echoed} is echoed"
+    assert "2" not in sale, "the card number is never echoed"
+    assert available_balance(sale["54"]) == CARD_OPENING_BALANCE - 1_234
+
+    # The same request again (a resend after a lost answer) gets the same answer and no
+    # second debit (docs section 8).
+    assert await client.exchange(sale_request) == sale
+
+    after = await client.exchange(terminal.card_request(BALANCE_INQUIRY))
+    assert after["39"] == "00"
+    assert available_balance(after["54"]) == available_balance(before["54"]) - 1_234
+
+    declined = await client.exchange(terminal.card_request(SALE, 66_651))  # magic amount 666.51
+    assert declined["39"] == "51"
+    assert "38" not in declined and "54" not in declined
+    unchanged = await client.exchange(terminal.card_request(BALANCE_INQUIRY))
+    assert available_balance(unchanged["54"]) == available_balance(after["54"])
+
+
+# Malformed input (docs section 7).
+
+
+async def test_non_digit_numeric_field_is_answered_30(client: SpecClient) -> None:
+    terminal = Terminal("E2E00002")
+    assert (await client.exchange(terminal.sign_in()))["39"] == "00"
+
+    request = terminal.card_request(SALE, 1_250)
+    request["4"] = "00000000125X"  # pyiso8583 checks lengths, not digits: it packs this
+    answer = await client.exchange(request)
+    assert answer["t"] == "0210" and answer["39"] == "30"
+    assert answer["11"] == request["11"] and answer["41"] == request["41"]
+    assert "4" not in answer, "the faulty field is not echoed"
+    assert "37" not in answer, "a format error is not journaled, so it has no RRN"
+
+    request = terminal.card_request(SALE, 1_250)
+    request["11"] = "00001X"
+    answer = await client.exchange(request)
+    assert answer["39"] == "30" and "11" not in answer
+
+    # The connection is still usable.
+    assert (await client.exchange(terminal.card_request(BALANCE_INQUIRY)))["39"] == "00"
+
+
+async def test_a_response_mti_sent_as_a_request_is_not_answered(
+    host: Host, client: SpecClient
+) -> None:
+    terminal = Terminal("E2E00007")
+    response_as_request = terminal.card_request(SALE, 1_000)
+    response_as_request["t"] = "0210"
+    await client.send_frame(SpecClient.pack(response_as_request))
+
+    # The next answer on the connection is the sign-in's: nothing was sent for the 0210.
+    assert (await client.exchange(terminal.sign_in()))["t"] == "0810"
+    assert " ERROR " not in host.log.read_text(errors="replace")
+    assert host.journal_rows() == 0
+
+
+BAD_FRAMES = {
+    "zero-length frame": b"\x00\x00",
+    "oversize frame": struct.pack(">H", 8193) + b"0200",
+    "garbage (HTTP)": b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    "garbage in a frame": struct.pack(">H", 12) + b"\xde\xad\xbe\xef" * 3,
+}
+
+
+@pytest.mark.parametrize("data", BAD_FRAMES.values(), ids=BAD_FRAMES.keys())
+async def test_bad_frames_are_disconnected_and_the_host_lives_on(host: Host, data: bytes) -> None:
+    bad = await SpecClient.connect(host.port)
+    await bad.send_raw(data)
+    assert await bad.closed_by_host()
+    await bad.close()
+
+    fresh = await SpecClient.connect(host.port)
+    assert (await fresh.exchange(Terminal("E2E00003").sign_in()))["39"] == "00"
+    await fresh.close()
+
+
+async def test_undefined_bitmap_field_is_disconnected(host: Host) -> None:
+    bad = await SpecClient.connect(host.port)
+    packed = bytearray(SpecClient.pack(Terminal("E2E00004").sign_in()))
+    packed[4] |= 0x08  # primary bitmap bit 5: a field the layout does not define
+    await bad.send_frame(bytes(packed))
+    assert await bad.closed_by_host()
+    await bad.close()
+
+    fresh = await SpecClient.connect(host.port)
+    assert (await fresh.exchange(Terminal("E2E00004").sign_in()))["39"] == "00"
+    await fresh.close()
+
+
+async def test_malformed_input_leaves_no_journal_row(host: Host) -> None:
+    terminal = Terminal("E2E00005")
+    client = await SpecClient.connect(host.port)
+    assert (await client.exchange(terminal.sign_in()))["39"] == "00"
+
+    non_digit = terminal.card_request(SALE, 1_000)
+    non_digit["49"] = "CNY"
+    missing = terminal.card_request(SALE, 1_000)
+    del missing["14"]
+    unknown_entry_mode = terminal.card_request(SALE, 1_000, entry_mode="901")
+    refund = terminal.card_request("200000", 1_000)  # not a message of the link
+    for request, code in [
+        (non_digit, "30"),
+        (missing, "30"),
+        (unknown_entry_mode, "30"),
+        (refund, "12"),
+    ]:
+        assert (await client.exchange(request))["39"] == code
+    await client.close()
+    for data in BAD_FRAMES.values():
+        bad = await SpecClient.connect(host.port)
+        await bad.send_raw(data)
+        assert await bad.closed_by_host()
+        await bad.close()
+
+    assert host.journal_rows() == 0
+
+    client = await SpecClient.connect(host.port)
+    assert (await client.exchange(terminal.card_request(SALE, 1_000)))["39"] == "00"
+    await client.close()
+    assert host.journal_rows() == 1
+
+
+# Stopping.
+
+
+async def test_sigterm_stops_the_host_cleanly_with_a_client_connected(host: Host) -> None:
+    idle = await SpecClient.connect(host.port)
+    assert (await idle.exchange(Terminal("E2E00006").sign_in()))["39"] == "00"
+
+    host.process.send_signal(signal.SIGTERM)
+    returncode = await asyncio.to_thread(host.process.wait, STOP_TIMEOUT)
+    assert returncode == 0, host.log.read_text(errors="replace")
+    assert await idle.closed_by_host()
+    await idle.close()
+    assert "pospay host stopping" in host.log.read_text(errors="replace")
+
+
+def test_the_client_uses_nothing_of_pospay_but_spec() -> None:
+    tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+    imported = [
+        (node.module, alias.name)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("pospay")
+        for alias in node.names
+    ]
+    plain = [
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+        if alias.name.startswith("pospay")
+    ]
+    assert imported == [("pospay.iso8583", "SPEC")] and plain == []
