@@ -16,14 +16,14 @@ from pospay.cards import (
     validate_pan,
 )
 from pospay.errors import InvalidCard
-from pospay.issuer.test_cards import TEST_CARDS, UNKNOWN_CARD_PAN
+from pospay.issuer.test_cards import TEST_CARDS, UNKNOWN_CARD_PAN, TestCard
 
 
 @pytest.mark.parametrize("card", TEST_CARDS, ids=lambda card: card.pan[-4:])
-def test_test_cards_are_luhn_valid_and_in_their_brand_range(card: object) -> None:
-    pan = card.pan  # type: ignore[attr-defined]
+def test_test_cards_are_luhn_valid_and_in_their_brand_range(card: TestCard) -> None:
+    pan = card.pan
     assert luhn_valid(pan)
-    assert brand_of(pan) is card.brand  # type: ignore[attr-defined]
+    assert brand_of(pan) is card.brand
 
 
 def test_unknown_card_is_luhn_valid() -> None:

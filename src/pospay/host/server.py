@@ -42,7 +42,11 @@ class IsoServer:
         log.info("ISO 8583 host listening on %s:%d", self._host, self.port)
 
     async def stop(self) -> None:
-        """Stop accepting, let requests in progress finish, close connections."""
+        """Stop accepting and close every connection.
+
+        A request cut off here was journaled as sent before it was forwarded, so it is
+        never lost: the terminal reverses it, and the host's recovery resolves it.
+        """
         if self._server is None:
             return
         self._server.close()
@@ -87,7 +91,7 @@ class IsoServer:
         except (MessageFormatError, asyncio.IncompleteReadError, ConnectionError) as fault:
             log.info("closing connection: %s", fault)
         except asyncio.CancelledError:
-            pass
+            log.info("connection closed: server stopping")
         finally:
             for request_task in pending:
                 request_task.cancel()

@@ -1,0 +1,79 @@
+"""The auditor finds each kind of disagreement that a broken party would leave behind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, delete, update
+
+from databases import Database
+from nodes import host_node, terminal_node
+from pospay.audit import check_agreement
+from pospay.host.tables import host_journal
+from pospay.issuer.tables import issuer_account
+from pospay.issuer.test_cards import TEST_CARDS
+from pospay.money import Money
+from pospay.printer import DirectoryPrinter
+from pospay.terminal.card_read import CardRead
+from pospay.terminal.tables import terminal_journal, terminal_receipt
+
+CARD = TEST_CARDS[1]
+
+
+def host_says_declined(connection: Connection) -> None:
+    connection.execute(update(host_journal).values(state="declined", response_code="05"))
+
+
+def terminal_left_in_flight(connection: Connection) -> None:
+    connection.execute(update(terminal_journal).values(state="sent"))
+
+
+def receipt_lost(connection: Connection) -> None:
+    connection.execute(delete(terminal_receipt).where(terminal_receipt.c.copy == "customer"))
+
+
+def host_forgot_the_request(connection: Connection) -> None:
+    connection.execute(delete(host_journal))
+
+
+def balances_differ_from_postings(connection: Connection) -> None:
+    # A negative balance cannot be written at all (CHECK constraint); a balance that no
+    # longer follows from its postings is the ledger fault that can still be planted.
+    connection.execute(
+        update(issuer_account).values(balance_minor=issuer_account.c.balance_minor + 1)
+    )
+
+
+CASES: list[tuple[Callable[[Connection], None], str, str]] = [
+    (host_says_declined, "host", "outcome"),
+    (terminal_left_in_flight, "terminal", "final"),
+    (receipt_lost, "terminal", "receipt"),
+    (host_forgot_the_request, "host", "once"),
+    (balances_differ_from_postings, "issuer", "ledger"),
+]
+
+
+@pytest.mark.parametrize(
+    ("tamper", "party", "invariant"), CASES, ids=[case[0].__name__ for case in CASES]
+)
+async def test_each_disagreement_is_reported_under_its_invariant(
+    database: Database,
+    tmp_path: Path,
+    tamper: Callable[[Connection], None],
+    party: str,
+    invariant: str,
+) -> None:
+    async with host_node(database, tmp_path / "keys") as host:
+        async with terminal_node(database, host, DirectoryPrinter(tmp_path / "r")) as terminal:
+            await terminal.sign_in()
+            outcome = await terminal.sale(CardRead(CARD.pan, CARD.expiry), Money(2_500, "CNY"))
+        assert outcome.approved
+        assert check_agreement(host.host_engine, host.host_engine, host.issuer_engine).agreement
+        engine = host.issuer_engine if party == "issuer" else host.host_engine
+        with engine.begin() as connection:
+            tamper(connection)
+        report = check_agreement(host.host_engine, host.host_engine, host.issuer_engine)
+    assert not report.agreement
+    assert report.by_invariant()[invariant] >= 1, report.findings
