@@ -141,17 +141,16 @@ class HostService:
         )
         local_decline = self._local_decline(kind, pan, amount)
         now = self._clock.now()
-        signed_in = await self._committer.read(
-            lambda connection: journal.is_signed_in(
-                connection, record.terminal_id, record.merchant_id
-            )
-        )
-        if not signed_in:
-            local_decline = ("58", "terminal has not signed in under this merchant")
 
         def record_it(connection: Connection) -> Row[Any]:
-            if local_decline is not None:
-                code, reason = local_decline
+            # The sign-in check shares the unit that records the request: one round trip.
+            decline = local_decline
+            if decline is None and not journal.is_signed_in(
+                connection, record.terminal_id, record.merchant_id
+            ):
+                decline = ("58", "terminal has not signed in under this merchant")
+            if decline is not None:
+                code, reason = decline
                 return journal.record_local_decline(connection, record, code, reason, now)
             return journal.record_request(connection, record, now)
 
@@ -159,13 +158,16 @@ class HostService:
             row = await self._committer.run(record_it)
         except IntegrityError:
             return await self._replay(request)
-        if local_decline is not None:
+        if row.response_code is not None:  # declined by the host itself, never forwarded
             return card_response(row)
 
         result = await self._forward(kind, request, row.rrn, amount)
-        event = Event.APPROVE if result.response_code == "00" else Event.DECLINE
-        if result.response_code == "91" and result.reason.startswith("no answer"):
+        if result is None:
+            # The issuer may have acted: the attempt stays UNKNOWN for recovery.
+            result = CardResult(row.rrn, "91", None, None, "no answer from the issuer in time")
             event = Event.TIME_OUT
+        else:
+            event = Event.APPROVE if result.response_code == "00" else Event.DECLINE
         finished = await self._committer.run(
             lambda connection: journal.record_outcome(
                 connection,
@@ -245,7 +247,10 @@ class HostService:
             return ("13", "a sale must be for a positive amount")
         return None
 
-    async def _forward(self, kind: Kind, request: Message, rrn: str, amount: Money) -> CardResult:
+    async def _forward(
+        self, kind: Kind, request: Message, rrn: str, amount: Money
+    ) -> CardResult | None:
+        """The channel's answer, or None when none came in time."""
         authorisation = CardAuthorisation(
             reference=rrn,
             kind=kind,
@@ -261,8 +266,7 @@ class HostService:
                 self._channel.authorise(authorisation), self._settings.channel_timeout
             )
         except TimeoutError:
-            # The issuer may have acted: the attempt stays UNKNOWN for the recovery job.
-            return CardResult(rrn, "91", None, None, "no answer from the issuer in time")
+            return None
 
     async def _replay(self, request: Message) -> Message:
         """Answer a duplicate with the stored response once the original has one."""
