@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, insert, select, update
 
 from pospay.host.tables import host_journal, host_terminal
+from pospay.storage.transitions import transition
 from pospay.transaction import Event, Kind, Method, State, apply
 
 
@@ -103,39 +104,23 @@ def record_outcome(
     now: datetime,
 ) -> Row[Any]:
     """Apply `event` to the row's state and store the answer."""
-    current = State(
-        connection.execute(
-            select(host_journal.c.state).where(host_journal.c.id == row_id)
-        ).scalar_one()
-    )
-    state = apply(current, event)
-    connection.execute(
-        update(host_journal)
-        .where(host_journal.c.id == row_id)
-        .values(
-            state=state.value,
-            response_code=response_code,
-            auth_code=auth_code,
-            balance_minor=balance_minor,
-            reason=reason,
-            updated_at=now,
-        )
+    transition(
+        connection,
+        host_journal,
+        row_id,
+        event,
+        now,
+        response_code=response_code,
+        auth_code=auth_code,
+        balance_minor=balance_minor,
+        reason=reason,
     )
     return _row(connection, row_id)
 
 
 def record_event(connection: Connection, row_id: int, event: Event, now: datetime) -> Row[Any]:
     """Apply `event` to the row's state, leaving its answer as it is (reversal steps)."""
-    current = State(
-        connection.execute(
-            select(host_journal.c.state).where(host_journal.c.id == row_id)
-        ).scalar_one()
-    )
-    connection.execute(
-        update(host_journal)
-        .where(host_journal.c.id == row_id)
-        .values(state=apply(current, event).value, updated_at=now)
-    )
+    transition(connection, host_journal, row_id, event, now)
     return _row(connection, row_id)
 
 

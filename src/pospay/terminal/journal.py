@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
 
+from pospay.storage.transitions import transition
 from pospay.terminal.tables import terminal_journal, terminal_receipt, terminal_state
 from pospay.transaction import Event, Kind, Method, State, apply
 
@@ -125,39 +126,25 @@ def record_outcome(
     reason: str,
     now: datetime,
 ) -> Row[Any]:
-    current = State(
-        connection.execute(
-            select(terminal_journal.c.state).where(terminal_journal.c.id == attempt_id)
-        ).scalar_one()
-    )
-    connection.execute(
-        update(terminal_journal)
-        .where(terminal_journal.c.id == attempt_id)
-        .values(
-            state=apply(current, event).value,
-            response_code=response_code,
-            auth_code=auth_code,
-            rrn=rrn,
-            balance_minor=balance_minor,
-            reason=reason,
-            updated_at=now,
-        )
+    """Apply `event` to the attempt's state and store the answer."""
+    transition(
+        connection,
+        terminal_journal,
+        attempt_id,
+        event,
+        now,
+        response_code=response_code,
+        auth_code=auth_code,
+        rrn=rrn,
+        balance_minor=balance_minor,
+        reason=reason,
     )
     return attempt(connection, attempt_id)
 
 
 def record_event(connection: Connection, attempt_id: int, event: Event, now: datetime) -> Row[Any]:
     """Apply `event` to the attempt's state, leaving its answer as it is (reversal steps)."""
-    current = State(
-        connection.execute(
-            select(terminal_journal.c.state).where(terminal_journal.c.id == attempt_id)
-        ).scalar_one()
-    )
-    connection.execute(
-        update(terminal_journal)
-        .where(terminal_journal.c.id == attempt_id)
-        .values(state=apply(current, event).value, updated_at=now)
-    )
+    transition(connection, terminal_journal, attempt_id, event, now)
     return attempt(connection, attempt_id)
 
 
