@@ -186,7 +186,7 @@ def start_host(database: Database, data_dir: Path) -> Host:
         command += ["--db", journal_url]
     log = data_dir.with_name(data_dir.name + ".log")
     with log.open("wb") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)  # noqa: S603
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)  # noqa: S603 - our own pospay command
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         found = LISTENING.search(log.read_text(errors="replace"))

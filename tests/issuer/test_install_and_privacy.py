@@ -23,7 +23,7 @@ from .support import RICH, card_balance, ledger_view, running_issuer, sale
 async def test_installing_funds_every_card_with_its_opening_balance(
     issuer_engine: Engine,
 ) -> None:
-    async with running_issuer(issuer_engine):
+    async with running_issuer(issuer_engine):  # starting installs the test cards
         pass
     view = ledger_view(issuer_engine)
     total = sum(card.opening_balance.minor for card in TEST_CARDS)
