@@ -50,6 +50,9 @@ from pospay.iso8583.fields import (
 from pospay.iso8583.messages import ENTRY_MODES, PROCESSING_CODES, SIGN_IN_CODE
 from pospay.issuer.test_cards import TEST_CARDS, TestCard
 from pospay.money import currency_numeric
+from pospay.security.keys import decrypt_under, read_working_keys_field
+from pospay.security.mac import mac_valid, needs_mac, with_mac
+from pospay.security.test_keys import TEST_TMK
 from pospay.transaction import Kind, Method
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "host_load.json"
@@ -181,13 +184,22 @@ class Connection:
         self._waiting: dict[str, asyncio.Future[Message]] = {}
         self._write_lock = asyncio.Lock()
         self._stan = 0
+        # The MAC key of the last sign-in (clear, in memory only); None before it.
+        self.mac_key: bytes | None = None
         self._receiver = asyncio.create_task(self._receive())
 
     def next_stan(self) -> str:
         self._stan = self._stan % 999_999 + 1
         return f"{self._stan:06d}"
 
+    def signed_in(self, answer: Message) -> None:
+        """Take the working keys of an approved 0810 (field 62, under the test TMK)."""
+        _, mac_key = read_working_keys_field(answer["62"], TEST_TMK)
+        self.mac_key = decrypt_under(TEST_TMK, mac_key)
+
     async def exchange(self, request: Message) -> Message:
+        if self.mac_key is not None and needs_mac(request["t"]):
+            request = with_mac(request, self.mac_key)
         answer: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
         self._waiting[request["11"]] = answer
         try:
@@ -273,6 +285,9 @@ async def sell(
             tally.errors[type(error).__name__] += 1
             return
         tally.latencies.append(time.perf_counter() - sent)
+        assert connection.mac_key is not None
+        if not mac_valid(response, connection.mac_key):
+            tally.codes["bad MAC"] += 1
         tally.codes[response.get("39", "none")] += 1
         tally.last_answer = time.monotonic()
 
@@ -302,6 +317,7 @@ async def run_load(
                 raise SystemExit(
                     f"host_load: sign-in of {connection.terminal_id} answered {answer.get('39')}"
                 )
+            connection.signed_in(answer)
         started = time.monotonic()
         limits = Limits(started + seconds, transactions)
         workers = [

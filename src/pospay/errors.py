@@ -7,11 +7,15 @@ Callers catch the branch they can act on; each error carries what is needed to a
     │   ├── MessageFormatError    an ISO 8583 frame or message cannot be used (.field, .pos)
     │   ├── InvalidCard           the PAN fails Luhn, is unknown, or is malformed
     │   ├── InvalidAmount         zero, negative, too large, or the wrong currency
-    │   └── UnknownAccount        a ledger posting names an account that was never opened
+    │   ├── UnknownAccount        a ledger posting names an account that was never opened
+    │   ├── OriginalNotFound      a void, refund, completion or cancel names no attempt here
+    │   ├── NotAuthorised         the operator may not do this kind (.kind, .role needed)
+    │   └── KeyCheckFailed        a working key from sign-in fails its key check value
     ├── IllegalTransition         the transaction state machine refused an event
     ├── Declined                  an authority answered with a non-approval response code
     │   └── InsufficientFunds     a posting would take a ledger balance below zero (51)
     ├── OutcomeUnknown            the request may or may not have been acted on (timeout, drop)
+    │   └── MacFailure            an answer came, but its MAC does not verify: not to be used
     ├── LinkError                 the terminal-host link failed before a request was sent
     ├── StorageError              the journal could not make a record durable
     └── PrinterFault              the printer could not print (paper out, offline, ...)
@@ -70,6 +74,34 @@ class UnknownAccount(BadInput):
         self.account_id = account_id
 
 
+class OriginalNotFound(BadInput):
+    """The terminal's journal holds no `kind` attempt under `reference` (a voucher number
+    or an RRN) to void, refund, complete or cancel; nothing was recorded or sent."""
+
+    def __init__(self, kind: str, reference: str) -> None:
+        super().__init__(f"no {kind} with voucher or RRN {reference!r} in this terminal's journal")
+        self.kind = kind
+        self.reference = reference
+
+
+class NotAuthorised(BadInput):
+    """The operator, or the supervisor who must authorise, is not allowed to do `kind`.
+
+    `role` names the role that is needed (``supervisor``, ``admin``); nothing was
+    recorded or sent.
+    """
+
+    def __init__(self, kind: str, role: str, reason: str) -> None:
+        super().__init__(f"{kind} needs a {role}: {reason}")
+        self.kind = kind
+        self.role = role
+
+
+class KeyCheckFailed(BadInput):
+    """A working key received at sign-in does not match its key check value; the
+    terminal keeps its previous keys and is not signed in."""
+
+
 class IllegalTransition(PospayError):
     """The transaction life cycle does not allow this event in this state."""
 
@@ -102,6 +134,11 @@ class InsufficientFunds(Declined):
 
 class OutcomeUnknown(PospayError):
     """The request may have been acted on; the outcome must be resolved, never assumed."""
+
+
+class MacFailure(OutcomeUnknown):
+    """A response arrived whose MAC (field 64) is missing or wrong. The request may have
+    been acted on, so the attempt is resolved by a reversal, never assumed either way."""
 
 
 class LinkError(PospayError):

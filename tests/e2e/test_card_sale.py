@@ -19,7 +19,10 @@ from pospay.issuer.ledger import approved_movements
 from pospay.issuer.test_cards import TEST_CARDS
 from pospay.money import Money
 from pospay.printer import DirectoryPrinter
+from pospay.security.keys import decrypt_under
+from pospay.security.mac import with_mac
 from pospay.terminal.card_read import CardRead
+from pospay.terminal.tables import terminal_key
 from pospay.transaction import Method, State
 
 CARD = TEST_CARDS[0]
@@ -146,6 +149,10 @@ async def test_duplicate_transmission_replays_the_stored_response(
             "49": "156",
             "60": "000001",
         }
+        # The terminal's MAC key of that sign-in (same database as the host's, here).
+        with host.host_engine.connect() as connection:
+            stored = connection.execute(select(terminal_key.c.mac_key_under_tmk)).scalar_one()
+        request = with_mac(request, decrypt_under(CONFIG.master_key, stored))
         reader, writer = await asyncio.open_connection("127.0.0.1", host.port)
         answers = []
         for _ in range(3):

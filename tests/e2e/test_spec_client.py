@@ -1,9 +1,11 @@
 """Acceptance: a separate client built only from `pospay.iso8583.SPEC` and docs/iso8583.md
-signs in to `pospay serve` and completes a sale and a balance inquiry.
+signs in to `pospay serve`, unwraps its working keys, and completes a sale (with and
+without online PIN) and a balance inquiry, every financial message MAC'd.
 
-The client below uses pyiso8583, `SPEC`, asyncio streams and what the document says —
-nothing else from pospay (a test at the end holds this file to that). The host is a real
-`pospay serve` process on 127.0.0.1, on SQLite and on PostgreSQL.
+The client below uses pyiso8583, `SPEC`, asyncio streams, the DES primitive of
+`cryptography` and what the document says — nothing else from pospay (a test at the end
+holds this file to that). The host is a real `pospay serve` process on 127.0.0.1, on
+SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+from cryptography.hazmat.primitives.ciphers import Cipher, modes
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -44,6 +48,51 @@ CNY = "156"
 SALE, BALANCE_INQUIRY = "000000", "310000"
 CHIP, CONTACTLESS = "051", "071"
 MERCHANT = "898310048160002"
+CARD_PIN = "1234"
+# Section 2.1: the test terminal master key of every test terminal.
+TEST_TMK = bytes.fromhex("0123456789ABCDEFFEDCBA9876543210")
+
+
+# The cryptography of section 2.1, from the DES block cipher alone.
+
+
+def tdes(key: bytes, data: bytes, *, decrypt: bool = False) -> bytes:
+    """TDES-ECB with a double-length key (K1 K2 K1); a single-DES key for K1 = K2."""
+    cipher = Cipher(TripleDES(key + key[:8]), modes.ECB())  # noqa: S305 - keys and PIN blocks are single ECB blocks by definition
+    worker = cipher.decryptor() if decrypt else cipher.encryptor()
+    return worker.update(data) + worker.finalize()
+
+
+def retail_mac(key: bytes, data: bytes) -> bytes:
+    """ISO 9797-1 MAC algorithm 3, padding method 2."""
+    data += b"\x80" + bytes(-(len(data) + 1) % 8)
+    left, right = key[:8] * 2, key[8:] * 2
+    state = bytes(8)
+    for start in range(0, len(data), 8):
+        state = tdes(
+            left, bytes(a ^ b for a, b in zip(state, data[start : start + 8], strict=True))
+        )
+    return tdes(left, tdes(right, state, decrypt=True))
+
+
+def unwrap_working_keys(field_62: str) -> tuple[bytes, bytes]:
+    """Field 62: TPK under TMK, its KCV, TAK under TMK, its KCV (16 + 3 + 16 + 3 bytes)."""
+    raw = bytes.fromhex(field_62)
+    assert len(raw) == 38
+    keys = []
+    for start in (0, 19):
+        key = tdes(TEST_TMK, raw[start : start + 16], decrypt=True)
+        assert tdes(key, bytes(8))[:3] == raw[start + 16 : start + 19], "key check value"
+        keys.append(key)
+    return keys[0], keys[1]
+
+
+def pin_block(pin: str, pan: str, pin_key: bytes) -> str:
+    """Field 52: ISO 9564 format 0 under the PIN key."""
+    pin_field = bytes.fromhex(f"0{len(pin):X}{pin}".ljust(16, "F"))
+    pan_field = bytes.fromhex("0000" + pan[-13:-1])
+    clear = bytes(a ^ b for a, b in zip(pin_field, pan_field, strict=True))
+    return tdes(pin_key, clear).hex().upper()
 
 
 # The client: framing (docs section 1) and encoding (section 2) with pyiso8583 and SPEC.
@@ -99,6 +148,23 @@ class Terminal:
 
     terminal_id: str
     stan: int = 0
+    pin_key: bytes | None = None
+    mac_key: bytes | None = None
+
+    def signed_in(self, answer: Document) -> Document:
+        """Take the working keys of an 0810."""
+        self.pin_key, self.mac_key = unwrap_working_keys(answer["62"])
+        return answer
+
+    def mac(self, document: Document) -> Document:
+        """The document with field 64: the MAC of it packed without field 64."""
+        assert self.mac_key is not None
+        unsigned = {key: value for key, value in document.items() if key != "64"}
+        packed, _ = iso8583.encode(dict(unsigned), SPEC)
+        return unsigned | {"64": retail_mac(self.mac_key, bytes(packed)).hex().upper()}
+
+    def mac_ok(self, answer: Document) -> bool:
+        return "64" in answer and self.mac(answer)["64"] == answer["64"]
 
     def next_key(self) -> tuple[str, str]:
         self.stan += 1
@@ -117,7 +183,11 @@ class Terminal:
         }
 
     def card_request(
-        self, processing_code: str, amount_minor: int | None = None, entry_mode: str = CHIP
+        self,
+        processing_code: str,
+        amount_minor: int | None = None,
+        entry_mode: str = CHIP,
+        pin: str | None = None,
     ) -> Document:
         stan, transmitted = self.next_key()
         now = datetime.now()  # fields 12 and 13: local time
@@ -139,7 +209,11 @@ class Terminal:
         }
         if amount_minor is not None:
             request["4"] = f"{amount_minor:012d}"
-        return request
+        if pin is not None:
+            assert self.pin_key is not None
+            request["52"] = pin_block(pin, CARD_PAN, self.pin_key)
+            request["53"] = "0002000000000000"
+        return self.mac(request) if self.mac_key is not None else request
 
 
 def available_balance(field_54: str) -> int:
@@ -237,8 +311,8 @@ async def test_sign_in_sale_and_balance_inquiry(host: Host, client: SpecClient) 
     assert refused["39"] == "58", "a card request before sign-in is refused"
 
     sign_in = terminal.sign_in()
-    signed_in = await client.exchange(sign_in)
-    assert signed_in["t"] == "0810" and signed_in["39"] == "00"
+    signed_in = terminal.signed_in(await client.exchange(sign_in))
+    assert signed_in["t"] == "0810" and signed_in["39"] == "00" and "64" not in signed_in
     assert {field: signed_in[field] for field in ("7", "11", "41", "42", "60", "70")} == {
         field: sign_in[field] for field in ("7", "11", "41", "42", "60", "70")
     }
@@ -248,9 +322,10 @@ async def test_sign_in_sale_and_balance_inquiry(host: Host, client: SpecClient) 
     assert available_balance(before["54"]) == CARD_OPENING_BALANCE
     assert "4" not in before
 
-    sale_request = terminal.card_request(SALE, 1_234)
+    sale_request = terminal.card_request(SALE, 1_234, pin=CARD_PIN)
     sale = await client.exchange(sale_request)
     assert sale["t"] == "0210" and sale["39"] == "00", sale
+    assert terminal.mac_ok(sale), "every financial answer carries a MAC under the TAK"
     assert len(sale["38"]) == 6, "an approval carries its approval code"
     assert re.fullmatch(r"\d{12}", sale["37"])
     for echoed in ("3", "4", "7", "11", "41", "42", "49"):
@@ -273,12 +348,40 @@ async def test_sign_in_sale_and_balance_inquiry(host: Host, client: SpecClient) 
     assert available_balance(unchanged["54"]) == available_balance(after["54"])
 
 
+async def test_bad_mac_wrong_pin_and_new_keys_at_each_sign_in(
+    host: Host, client: SpecClient
+) -> None:
+    terminal = Terminal("E2E00008")
+    first = terminal.signed_in(await client.exchange(terminal.sign_in()))
+    old_mac_key = terminal.mac_key
+    second = terminal.signed_in(await client.exchange(terminal.sign_in()))
+    assert first["62"] != second["62"] and terminal.mac_key != old_mac_key
+
+    # A MAC under the previous key: refused A0, without a MAC, and nothing moves.
+    stale = terminal.card_request(SALE, 5_000)
+    assert old_mac_key is not None
+    unsigned = {key: value for key, value in stale.items() if key != "64"}
+    packed, _ = iso8583.encode(dict(unsigned), SPEC)
+    stale["64"] = retail_mac(old_mac_key, bytes(packed)).hex().upper()
+    refused = await client.exchange(stale)
+    assert refused["39"] == "A0" and "64" not in refused
+    balance = await client.exchange(terminal.card_request(BALANCE_INQUIRY))
+    assert terminal.mac_ok(balance)
+    assert available_balance(balance["54"]) == CARD_OPENING_BALANCE
+
+    wrong = [
+        (await client.exchange(terminal.card_request(SALE, 100, pin="9999")))["39"]
+        for _ in range(3)
+    ]
+    assert wrong == ["55", "55", "75"]
+
+
 # Malformed input (docs section 7).
 
 
 async def test_non_digit_numeric_field_is_answered_30(client: SpecClient) -> None:
     terminal = Terminal("E2E00002")
-    assert (await client.exchange(terminal.sign_in()))["39"] == "00"
+    assert terminal.signed_in(await client.exchange(terminal.sign_in()))["39"] == "00"
 
     request = terminal.card_request(SALE, 1_250)
     request["4"] = "00000000125X"  # pyiso8583 checks lengths, not digits: it packs this
@@ -347,19 +450,20 @@ async def test_undefined_bitmap_field_is_disconnected(host: Host) -> None:
 async def test_malformed_input_leaves_no_journal_row(host: Host) -> None:
     terminal = Terminal("E2E00005")
     client = await SpecClient.connect(host.port)
-    assert (await client.exchange(terminal.sign_in()))["39"] == "00"
+    assert terminal.signed_in(await client.exchange(terminal.sign_in()))["39"] == "00"
 
     non_digit = terminal.card_request(SALE, 1_000)
     non_digit["49"] = "CNY"
     missing = terminal.card_request(SALE, 1_000)
     del missing["14"]
+    missing = terminal.mac(missing)
     unknown_entry_mode = terminal.card_request(SALE, 1_000, entry_mode="901")
-    refund = terminal.card_request("200000", 1_000)  # not a message of the link
+    uncarried = terminal.card_request("300000", 1_000)  # not a message of the link
     for request, code in [
         (non_digit, "30"),
         (missing, "30"),
         (unknown_entry_mode, "30"),
-        (refund, "12"),
+        (uncarried, "12"),
     ]:
         assert (await client.exchange(request))["39"] == code
     await client.close()

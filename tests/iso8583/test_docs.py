@@ -33,6 +33,16 @@ SECTIONS = {
     Kind.SALE: f"### 4.2 Sale (0200/0210, processing code {SALE_CODE})",
     Kind.BALANCE_INQUIRY: f"### 4.3 Balance inquiry (0200/0210, processing code {INQUIRY_CODE})",
     Kind.REVERSAL: "### 4.4 Reversal (0400/0410)",
+    Kind.VOID: "### 4.5 Void (0200/0210, processing code 200000)",
+    Kind.REFUND: "### 4.6 Refund (0220/0230, processing code 200000)",
+    Kind.PREAUTH: "### 4.7 Pre-authorisation (0100/0110, processing code 030000)",
+    Kind.PREAUTH_COMPLETION: (
+        "### 4.8 Pre-authorisation completion (0220/0230, processing code 000000)"
+    ),
+    Kind.PREAUTH_CANCEL: "### 4.9 Pre-authorisation cancel (0100/0110, processing code 200000)",
+    Kind.TRANSFER: "### 4.10 Transfer (0200/0210, processing code 400000)",
+    Kind.SETTLEMENT: "### 4.11 Settlement (0500/0510)",
+    Kind.BATCH_UPLOAD: "### 4.12 Batch upload (0320/0330)",
 }
 
 

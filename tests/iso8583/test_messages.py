@@ -43,6 +43,13 @@ def test_response_mti_refuses_what_is_not_a_request(mti: str) -> None:
         ({"t": "0200", "3": "310000"}, Kind.BALANCE_INQUIRY),
         ({"t": "0400", "3": "000000"}, Kind.REVERSAL),  # a reversal carries the original's code
         ({"t": "0400", "3": "310000"}, Kind.REVERSAL),
+        ({"t": "0400", "3": "200000"}, Kind.REVERSAL),  # a reversal of a void, say
+        ({"t": "0200", "3": "200000"}, Kind.VOID),
+        ({"t": "0220", "3": "200000"}, Kind.REFUND),
+        ({"t": "0100", "3": "030000"}, Kind.PREAUTH),
+        ({"t": "0220", "3": "000000"}, Kind.PREAUTH_COMPLETION),
+        ({"t": "0100", "3": "200000"}, Kind.PREAUTH_CANCEL),
+        ({"t": "0200", "3": "400000"}, Kind.TRANSFER),
     ],
 )
 def test_kind_of_a_carried_request(message: Message, kind: Kind) -> None:
@@ -53,12 +60,12 @@ def test_kind_of_a_carried_request(message: Message, kind: Kind) -> None:
     "message",
     [
         {"t": "0200"},  # no processing code
-        {"t": "0200", "3": "200000"},  # refund: not carried yet
+        {"t": "0220", "3": "310000"},  # an inquiry is never an advice
         {"t": "0200", "3": "000001"},
-        {"t": "0100", "3": "000000"},  # authorisation MTI: not carried
+        {"t": "0100", "3": "000000"},  # a sale is not sent as an authorisation
         {"t": "0210", "3": "000000"},  # a response is not a request
         {"t": "0820"},
-        {"t": "0400", "3": "200000"},  # a reversal of what the link does not carry
+        {"t": "0400", "3": "300000"},  # a reversal of what the link does not carry
     ],
 )
 def test_kind_of_anything_else_is_none(message: Message) -> None:

@@ -54,7 +54,7 @@ DECLINES = [
     ),
     pytest.param(RICH.pan, RICH.expiry, SINGLE_SALE_LIMIT + 1, Kind.SALE, "CNY", "61", id="limit"),
     pytest.param(LOW.pan, LOW.expiry, OVER_LOW, Kind.SALE, "CNY", "51", id="insufficient-funds"),
-    pytest.param(RICH.pan, RICH.expiry, 100, Kind.REFUND, "CNY", "12", id="unsupported-kind"),
+    pytest.param(RICH.pan, RICH.expiry, 100, Kind.SETTLEMENT, "CNY", "12", id="unsupported-kind"),
     pytest.param(RICH.pan, RICH.expiry, 100, Kind.SALE, "USD", "13", id="wrong-currency"),
     pytest.param("12345", "3012", 100, Kind.SALE, "CNY", "14", id="not-a-card-number"),
 ]

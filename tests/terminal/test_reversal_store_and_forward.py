@@ -325,12 +325,13 @@ async def test_backoff_doubles_between_retries(database: Database, tmp_path: Pat
 
 
 @pytest.mark.parametrize(
-    ("fault", "kind"),
-    [("tamper", Kind.SALE), ("drop", Kind.BALANCE_INQUIRY)],
+    ("fault", "kind", "reason"),
+    # A changed answer fails its MAC: reversed with reason A0 rather than 98.
+    [("tamper", Kind.SALE, "A0"), ("drop", Kind.BALANCE_INQUIRY, "98")],
     ids=["unusable-sale-answer", "lost-inquiry-answer"],
 )
 async def test_an_unusable_or_lost_answer_is_reversed(
-    database: Database, tmp_path: Path, fault: str, kind: Kind
+    database: Database, tmp_path: Path, fault: str, kind: Kind, reason: str
 ) -> None:
     async with rig(database, tmp_path) as r:
         r.link.faults = [fault]
@@ -339,7 +340,7 @@ async def test_an_unusable_or_lost_answer_is_reversed(
         else:
             outcome = await r.terminal.balance_inquiry(READ)
         assert outcome.state is State.REVERSED
-        assert r.queue() == [("confirmed", "98", 1)]
+        assert r.queue() == [("confirmed", reason, 1)]
         with r.host.host_engine.connect() as connection:
             assert connection.execute(select(host_journal.c.state)).scalar_one() == "reversed"
         assert r.movements() == {} and r.agreement_findings() == {}

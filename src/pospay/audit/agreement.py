@@ -4,10 +4,16 @@ Invariants checked (numbers as in SPEC.md):
 
 1. ``final``: every attempt is final on the terminal and on the host.
 2. ``outcome``: terminal and host agree on each attempt's outcome and amount, and
-   money moved at the issuer exactly for the sales the host approved, for the
-   same amount.
+   the money standing at the issuer for each host attempt (`approved_movements`) is
+   what the host's journal says it must be (`expected_movement`): a sale, completion
+   or transfer the host approved and did not reverse or void moves its amount (a
+   refunded sale too: its refunds are attempts of their own); a refund moves its
+   amount back, counted negative; a pre-authorisation holds its amount until a
+   completion is approved or it is cancelled (VOIDED); a void, a cancel and a balance
+   inquiry move nothing of their own, their effect is on their original.
 3. ``once``: no attempt moved money twice, and every attempt exists on both sides.
-4. ``receipt``: every approved sale has exactly one original receipt of each copy;
+4. ``receipt``: every money-moving attempt that was approved (and may since have
+   been voided, refunded or settled) has exactly one original receipt of each copy;
    nothing else has an original receipt.
 6. ``ledger``: the issuer ledger balances and no balance is negative.
 """
@@ -160,9 +166,38 @@ def _compare(row: Row[Any], host_row: Row[Any], add: Any) -> None:
         )
 
 
+# States of an attempt that was approved once, and so printed its receipts.
+_WAS_APPROVED = frozenset({State.APPROVED, State.SETTLED, State.VOIDED, State.REFUNDED})
+# Signs of the money each kind moves at the issuer for itself (see `expected_movement`).
+_SIGN = {
+    Kind.SALE: 1,
+    Kind.PREAUTH: 1,
+    Kind.PREAUTH_COMPLETION: 1,
+    Kind.TRANSFER: 1,
+    Kind.REFUND: -1,
+}
+
+
+def expected_movement(row: Row[Any], completed: set[int]) -> int | None:
+    """The signed minor units the issuer must hold moved for host row `row`, or None.
+
+    `completed` holds the ids of pre-authorisations with an approved completion.
+    """
+    kind, state = Kind(row.kind), State(row.state)
+    sign = _SIGN.get(kind)
+    if sign is None:
+        return None
+    standing = {State.APPROVED, State.SETTLED} | (
+        {State.REFUNDED} if kind is not Kind.REFUND else set()
+    )
+    if state not in standing or (kind is Kind.PREAUTH and row.id in completed):
+        return None
+    return sign * int(row.amount_minor)
+
+
 def _check_receipts(row: Row[Any], receipts: Counter[tuple[int, str]], add: Any) -> None:
     key = _key(row)
-    wants_receipt = State(row.state) in MONEY_MOVED_STATES and Kind(row.kind) is Kind.SALE
+    wants_receipt = State(row.state) in _WAS_APPROVED and Kind(row.kind).moves_money
     for copy in RECEIPT_COPIES:
         count = receipts.get((row.id, copy), 0)
         if wants_receipt and count != 1:
@@ -176,20 +211,19 @@ def _check_receipts(row: Row[Any], receipts: Counter[tuple[int, str]], add: Any)
 
 
 def _check_money(host_rows: list[Row[Any]], movements: dict[str, Any], add: Any) -> None:
-    approved = {
-        row.rrn: row
+    completed = {
+        row.original_id
         for row in host_rows
-        if State(row.state) in MONEY_MOVED_STATES and Kind(row.kind).moves_money
+        if Kind(row.kind) is Kind.PREAUTH_COMPLETION
+        and State(row.state) in (State.APPROVED, State.SETTLED)
     }
-    for rrn, row in approved.items():
+    expected = {row.rrn: (row, expected_movement(row, completed)) for row in host_rows}
+    approved = {rrn: pair for rrn, pair in expected.items() if pair[1] is not None}
+    for rrn, (row, minor) in approved.items():
         moved = movements.get(rrn)
         if moved is None:
             add(Finding("outcome", _key(row), "host approved but no money moved at the issuer"))
-        elif (moved.minor, moved.currency) != (row.amount_minor, row.currency):
-            add(
-                Finding(
-                    "outcome", _key(row), f"issuer moved {moved}, host approved {row.amount_minor}"
-                )
-            )
+        elif (moved.minor, moved.currency) != (minor, row.currency):
+            add(Finding("outcome", _key(row), f"issuer moved {moved}, host expects {minor}"))
     for reference in movements.keys() - approved.keys():
         add(Finding("outcome", reference, "money moved at the issuer without a host approval"))

@@ -20,13 +20,20 @@ class CardAuthorisation:
     """
 
     reference: str
-    kind: Kind  # SALE or BALANCE_INQUIRY for now
-    pan: str = field(repr=False)
-    expiry: str  # YYMM
+    kind: Kind
+    pan: str = field(repr=False)  # empty for a follow-up: the original names the card
+    expiry: str  # YYMM; empty for a follow-up
     amount: Money  # zero for a balance inquiry
     merchant_id: str
     terminal_id: str
     at: datetime
+    # Online PIN: the ISO 9564 format 0 PIN block under the zone PIN key shared with
+    # the issuer; None when the cardholder entered no PIN. Never stored, never logged.
+    pin_block: bytes | None = field(default=None, repr=False)
+    # A void, refund, completion or cancel: the reference (RRN) of the attempt it acts on.
+    original_reference: str | None = None
+    # A transfer: the card credited (only in memory, like `pan`).
+    target_pan: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

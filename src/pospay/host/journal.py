@@ -35,6 +35,8 @@ class RequestRecord:
     pan_masked: str
     pan_ref: str
     batch: str
+    # A void, refund, completion or cancel: the journal row of the attempt it acts on.
+    original_id: int | None = None
 
 
 def find_request(
@@ -166,6 +168,22 @@ def is_signed_in(connection: Connection, terminal_id: str, merchant_id: str) -> 
         select(host_terminal.c.merchant_id).where(host_terminal.c.terminal_id == terminal_id)
     ).first()
     return row is not None and row.merchant_id == merchant_id
+
+
+def find_by_rrn(connection: Connection, rrn: str) -> Row[Any] | None:
+    """The journal row the host gave retrieval reference number `rrn`, if any."""
+    return connection.execute(select(host_journal).where(host_journal.c.rrn == rrn)).first()
+
+
+def follow_ups(connection: Connection, original_id: int) -> list[Row[Any]]:
+    """The voids, refunds, completions and cancels recorded against `original_id`."""
+    return list(
+        connection.execute(
+            select(host_journal)
+            .where(host_journal.c.original_id == original_id)
+            .order_by(host_journal.c.id)
+        )
+    )
 
 
 def _row(connection: Connection, row_id: int) -> Row[Any]:

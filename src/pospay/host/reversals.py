@@ -22,7 +22,9 @@ from typing import Any
 from sqlalchemy import Connection, Row, insert, select, update
 
 from pospay.host.journal import find_request, record_event
+from pospay.host.originals import undo_on_original
 from pospay.host.tables import host_reversal
+from pospay.iso8583.response_codes import APPROVED
 from pospay.transaction import TRANSITIONS, Event, State
 
 ORIGINAL_NOT_FOUND = "25"
@@ -92,7 +94,10 @@ def confirm_reversal(connection: Connection, reversal_id: int, now: datetime) ->
     """The channel has reversed the money: the original is REVERSED, the answer 00."""
     row = _row(connection, reversal_id)
     assert row.original_id is not None, "only a reversal of a known original is confirmed"
-    record_event(connection, row.original_id, Event.REVERSAL_CONFIRMED, now)
+    reversed_row = record_event(connection, row.original_id, Event.REVERSAL_CONFIRMED, now)
+    if reversed_row.original_id is not None and reversed_row.response_code == APPROVED:
+        # A reversed void, cancel or refund gives its own original back its state.
+        undo_on_original(connection, reversed_row, now)
     connection.execute(
         update(host_reversal)
         .where(host_reversal.c.id == reversal_id)

@@ -104,7 +104,7 @@ class IsoServer:
         self, request: Message, writer: asyncio.StreamWriter, lock: asyncio.Lock
     ) -> None:
         try:
-            response = await self._service.handle(request)
+            response = await self._service.answer(request)
         except StorageError:
             log.exception("storage failure; answering 96")
             response = error_response(request, SYSTEM_MALFUNCTION)

@@ -30,8 +30,11 @@ channel refuses or undoes it, because the reversal reached it under the same RRN
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from dataclasses import dataclass
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Row
@@ -41,7 +44,7 @@ from pospay.cards import luhn_valid, mask_merchant, pan_reference
 from pospay.channels import CardAuthorisation, CardChannel, CardResult
 from pospay.clock import Clock
 from pospay.errors import BadInput, MessageFormatError
-from pospay.host import journal, reversals
+from pospay.host import journal, link_keys, originals, reversals, settlement
 from pospay.host.responses import card_response, error_response, reversal_response
 from pospay.iso8583 import Message
 from pospay.iso8583.fields import read_amount
@@ -53,14 +56,24 @@ from pospay.iso8583.messages import (
     response_mti,
 )
 from pospay.money import Money
+from pospay.security.keys import RandomBytes, generate_working_keys, working_keys_field
+from pospay.security.mac import mac_valid, needs_mac, with_mac
+from pospay.security.pin import translate_pin_block
+from pospay.security.test_keys import TEST_ZONE_PIN_KEY, terminal_master_key
 from pospay.storage import GroupCommitter
-from pospay.transaction import Event, Kind, State, is_final
+from pospay.transaction import Event, Kind, Method, State, is_final
+from pospay.transaction.follow_ups import ORIGINAL_KIND
 from pospay.transaction.lifecycle import LATE_APPROVAL_STATES
 
 log = logging.getLogger(__name__)
 
 FORMAT_ERROR = "30"
 INVALID_TRANSACTION = "12"
+MAC_ERROR = "A0"
+MAC_FAILED_REASON = "MAC verification failed"
+# Requests a bad MAC leaves a host journal row for, declined A0 (the terminal journaled
+# the attempt too, and reverses it).
+_JOURNALED_ON_BAD_MAC = frozenset({Kind.SALE, Kind.BALANCE_INQUIRY})
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +81,15 @@ class HostSettings:
     pan_key: bytes
     channel_timeout: float = 10.0
     duplicate_wait: float = 5.0
+    # Wraps the working keys the host stores (`runtime.HostNode` loads it from the data
+    # directory; the random default suits a host that lives for one test).
+    key_encryption_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    # Each terminal's master key: a production host asks its HSM; this bench knows the
+    # documented test TMK (`security.test_keys`).
+    master_key_of: Callable[[str], bytes] = terminal_master_key
+    # The zone PIN key shared with the card issuer (PIN blocks are translated to it).
+    zone_pin_key: bytes = field(default=TEST_ZONE_PIN_KEY, repr=False)
+    random_bytes: RandomBytes = secrets.token_bytes
 
 
 class HostService:
@@ -81,50 +103,57 @@ class HostService:
         self._clock = clock
         self._settings = settings
 
-    async def handle(self, request: Message) -> Message | None:
-        """The response to `request`, or None when it deserves no answer at all."""
+    async def answer(self, request: Message) -> Message | None:
+        """The link's entry point: `handle` behind the MAC of `security.mac`.
+
+        Every request except network management (08xx) must carry a valid MAC under the
+        terminal's MAC key; its response then carries one too. A wrong or missing MAC is
+        answered A0 without a MAC (the host cannot trust the key the terminal used),
+        moves nothing, and a card request leaves a declined journal row saying why. A
+        terminal that has no working keys has never signed in: `handle` declines it 58.
+        """
+        if not needs_mac(request.get("t", "")):
+            return await self.handle(request)
+        terminal_id, kek = request.get("41", ""), self._settings.key_encryption_key
+        keys = await self._committer.read(
+            lambda connection: link_keys.working_keys(connection, terminal_id, kek)
+        )
+        if keys is None:
+            return await self.handle(request)
+        if not mac_valid(request, keys.mac_key):
+            return await self._refuse_bad_mac(request)
+        response = await self.handle(request)
+        return None if response is None else with_mac(response, keys.mac_key)
+
+    async def _refuse_bad_mac(self, request: Message) -> Message | None:
+        log.warning(
+            "request %s/%s refused: %s", request.get("41"), request.get("11"), MAC_FAILED_REASON
+        )
         try:
             kind = kind_of(request)
-            if kind is None:
-                log.info("unsupported request %s/%s", request.get("t"), request.get("3"))
-                return error_response(request, INVALID_TRANSACTION)
-            check_required(kind, request)
-            if kind is Kind.SIGN_IN:
-                return await self._sign_in(request)
-            if kind is Kind.REVERSAL:
-                return await self._reverse(request)
-            return await self._authorise(kind, request)
+            if kind in _JOURNALED_ON_BAD_MAC:
+                check_required(kind, request)
+                record = self._request_record(kind, request)
+                now = self._clock.now()
+                # A request key journaled already keeps its first answer.
+                with contextlib.suppress(IntegrityError):
+                    await self._committer.run(
+                        lambda connection: journal.record_local_decline(
+                            connection, record, MAC_ERROR, MAC_FAILED_REASON, now
+                        )
+                    )
         except BadInput as fault:
-            log.info("request refused as format error: %s", fault)
-            return error_response(request, FORMAT_ERROR)
+            log.info("bad-MAC request is malformed too: %s", fault)
+        return error_response(request, MAC_ERROR)
 
-    async def _sign_in(self, request: Message) -> Message:
-        now = self._clock.now()
-
-        def work(connection: Connection) -> int:
-            return journal.record_sign_in(
-                connection, request["41"], request["42"], request["60"], now
-            )
-
-        await self._committer.run(work)
-        return {
-            "t": response_mti(request["t"]),
-            "7": request["7"],
-            "11": request["11"],
-            "39": "00",
-            "41": request["41"],
-            "42": request["42"],
-            "60": request["60"],
-            "70": request["70"],
-        }
-
-    async def _authorise(self, kind: Kind, request: Message) -> Message:
+    def _request_record(self, kind: Kind, request: Message) -> journal.RequestRecord:
+        """The journal record of a card request refused before it is decided."""
         pan = request["2"]
         if kind is Kind.BALANCE_INQUIRY:
             amount = Money(0, read_amount({"4": "0", "49": request["49"]}).currency)
         else:
             amount = read_amount(request)
-        record = journal.RequestRecord(
+        return journal.RequestRecord(
             terminal_id=request["41"],
             stan=request["11"],
             transmission_at=request["7"],
@@ -139,20 +168,95 @@ class HostService:
             pan_ref=pan_reference(pan, self._settings.pan_key),
             batch=request["60"][:6],
         )
-        local_decline = self._local_decline(kind, pan, amount)
+
+    async def handle(self, request: Message) -> Message | None:
+        """The response to `request`, or None when it deserves no answer at all."""
+        try:
+            kind = kind_of(request)
+            if kind is None:
+                log.info("unsupported request %s/%s", request.get("t"), request.get("3"))
+                return error_response(request, INVALID_TRANSACTION)
+            check_required(kind, request)
+            if kind is Kind.SIGN_IN:
+                return await self._sign_in(request)
+            if kind is Kind.REVERSAL:
+                return await self._reverse(request)
+            if kind is Kind.SETTLEMENT:
+                return await settlement.settle(self._committer, self._clock, request)
+            if kind is Kind.BATCH_UPLOAD:
+                return await settlement.upload(self._committer, self._clock, request)
+            return await self._authorise(kind, request)
+        except BadInput as fault:
+            log.info("request refused as format error: %s", fault)
+            return error_response(request, FORMAT_ERROR)
+
+    async def _sign_in(self, request: Message) -> Message:
+        now = self._clock.now()
+        # Fresh working keys at every sign-in, stored (wrapped) in the sign-in's unit.
+        keys = generate_working_keys(self._settings.random_bytes)
+        kek = self._settings.key_encryption_key
+
+        def work(connection: Connection) -> int:
+            link_keys.store_working_keys(connection, request["41"], keys, kek, now)
+            return journal.record_sign_in(
+                connection, request["41"], request["42"], request["60"], now
+            )
+
+        await self._committer.run(work)
+        return {
+            "t": response_mti(request["t"]),
+            "7": request["7"],
+            "11": request["11"],
+            "39": "00",
+            "41": request["41"],
+            "42": request["42"],
+            "60": request["60"],
+            "62": working_keys_field(keys, self._settings.master_key_of(request["41"])),
+            "70": request["70"],
+        }
+
+    async def _authorise(self, kind: Kind, request: Message) -> Message:
+        # A follow-up carries no card: the original its field 37 names supplies it.
+        follow_up = kind in ORIGINAL_KIND
+        pan = request.get("2", "")
+        if kind is Kind.BALANCE_INQUIRY:
+            amount = Money(0, read_amount({"4": "0", "49": request["49"]}).currency)
+        else:
+            amount = read_amount(request)
+        record = journal.RequestRecord(
+            terminal_id=request["41"],
+            stan=request["11"],
+            transmission_at=request["7"],
+            merchant_id=request["42"],
+            mti=request["t"],
+            processing_code=request["3"],
+            kind=kind,
+            method=Method.CARD_MANUAL if follow_up else method_of(request),
+            amount_minor=amount.minor,
+            currency=amount.currency,
+            pan_masked=mask_merchant(pan) if len(pan) >= 13 else "*" * len(pan),
+            pan_ref="" if follow_up else pan_reference(pan, self._settings.pan_key),
+            batch=request["60"][:6],
+        )
+        local_decline = None if follow_up else self._local_decline(kind, request, amount)
         now = self._clock.now()
 
         def record_it(connection: Connection) -> Row[Any]:
             # The sign-in check shares the unit that records the request: one round trip.
             decline = local_decline
-            if decline is None and not journal.is_signed_in(
+            entry = record
+            if follow_up:
+                original = journal.find_by_rrn(connection, request["37"])
+                entry = originals.adopt(record, original)
+                decline = originals.refusal(connection, entry, original)
+            if (decline is None or follow_up) and not journal.is_signed_in(
                 connection, record.terminal_id, record.merchant_id
             ):
                 decline = ("58", "terminal has not signed in under this merchant")
             if decline is not None:
                 code, reason = decline
-                return journal.record_local_decline(connection, record, code, reason, now)
-            return journal.record_request(connection, record, now)
+                return journal.record_local_decline(connection, entry, code, reason, now)
+            return journal.record_request(connection, entry, now)
 
         try:
             row = await self._committer.run(record_it)
@@ -168,18 +272,24 @@ class HostService:
             event = Event.TIME_OUT
         else:
             event = Event.APPROVE if result.response_code == "00" else Event.DECLINE
-        finished = await self._committer.run(
-            lambda connection: journal.record_outcome(
+        answer = result
+
+        def record_answer(connection: Connection) -> Row[Any]:
+            done = journal.record_outcome(
                 connection,
                 row.id,
                 event,
-                response_code=result.response_code,
-                auth_code=result.auth_code,
-                balance_minor=result.balance.minor if result.balance is not None else None,
-                reason=result.reason,
+                response_code=answer.response_code,
+                auth_code=answer.auth_code,
+                balance_minor=answer.balance.minor if answer.balance is not None else None,
+                reason=answer.reason,
                 now=self._clock.now(),
             )
-        )
+            if follow_up and State(done.state) is State.APPROVED:
+                originals.apply_to_original(connection, done, self._clock.now())
+            return done
+
+        finished = await self._committer.run(record_answer)
         return card_response(finished)
 
     async def _reverse(self, request: Message) -> Message:
@@ -240,11 +350,18 @@ class HostService:
         )
         return reversal_response(done)
 
-    def _local_decline(self, kind: Kind, pan: str, amount: Money) -> tuple[str, str] | None:
+    def _local_decline(self, kind: Kind, request: Message, amount: Money) -> tuple[str, str] | None:
+        pan = request["2"]
         if not luhn_valid(pan) or not 13 <= len(pan) <= 19:
             return ("14", "card number fails the Luhn check or has the wrong length")
-        if kind is Kind.SALE and amount.minor <= 0:
-            return ("13", "a sale must be for a positive amount")
+        if kind.moves_money and amount.minor <= 0:
+            return ("13", f"a {kind.value} must be for a positive amount")
+        if kind is Kind.TRANSFER:
+            target = request["103"]
+            if not luhn_valid(target) or not 13 <= len(target) <= 19:
+                return ("14", "target card number fails the Luhn check or has the wrong length")
+            if target == pan:
+                return ("12", "a transfer needs two different cards")
         return None
 
     async def _forward(
@@ -254,12 +371,15 @@ class HostService:
         authorisation = CardAuthorisation(
             reference=rrn,
             kind=kind,
-            pan=request["2"],
-            expiry=request["14"],
+            pan=request.get("2", ""),
+            expiry=request.get("14", ""),
             amount=amount,
             merchant_id=request["42"],
             terminal_id=request["41"],
             at=self._clock.now(),
+            pin_block=await self._translated_pin_block(request),
+            original_reference=request["37"] if kind in ORIGINAL_KIND else None,
+            target_pan=request.get("103"),
         )
         try:
             return await asyncio.wait_for(
@@ -267,6 +387,21 @@ class HostService:
             )
         except TimeoutError:
             return None
+
+    async def _translated_pin_block(self, request: Message) -> bytes | None:
+        """Field 52 translated from the terminal's PIN key to the zone PIN key (the HSM's
+        job; the block is never stored or logged), or None without a PIN."""
+        if "52" not in request:
+            return None
+        terminal_id, kek = request["41"], self._settings.key_encryption_key
+        keys = await self._committer.read(
+            lambda connection: link_keys.working_keys(connection, terminal_id, kek)
+        )
+        if keys is None:
+            return None
+        return translate_pin_block(
+            bytes.fromhex(request["52"]), keys.pin_key, self._settings.zone_pin_key
+        )
 
     async def _replay(self, request: Message) -> Message:
         """Answer a duplicate with the stored response once the original has one."""

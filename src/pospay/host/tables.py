@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -43,6 +45,13 @@ host_journal = Table(
     Column("pan_masked", String(19), nullable=False),
     Column("pan_ref", String(32), nullable=False),
     Column("batch", String(6), nullable=False),
+    # A void, refund, completion or cancel: the journal row of the attempt it acts on.
+    Column(
+        "original_id",
+        Integer,
+        ForeignKey("host_journal.id", name="fk_host_journal_original"),
+        nullable=True,
+    ),
     # The host's own reference: the retrieval reference number, also the issuer's
     # idempotency key for this attempt.
     Column("rrn", String(12), nullable=True, unique=True),
@@ -65,6 +74,20 @@ host_terminal = Table(
     Column("batch", String(6), nullable=False),
     Column("signed_in_at", UtcDateTime(), nullable=False),
     Column("sign_ins", Integer, nullable=False),
+)
+
+# A terminal's working keys from its last sign-in, each wrapped under the host's
+# key-encryption key (AES key wrap): never a key in clear. Replaced at every sign-in.
+host_terminal_key = Table(
+    "host_terminal_key",
+    metadata,
+    Column("terminal_id", String(8), primary_key=True),
+    Column("pin_key_wrapped", LargeBinary, nullable=False),
+    Column("mac_key_wrapped", LargeBinary, nullable=False),
+    # Key check values, for operators comparing with the terminal's (not secret).
+    Column("pin_key_kcv", String(6), nullable=False),
+    Column("mac_key_kcv", String(6), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 host_reversal = Table(
@@ -93,4 +116,58 @@ host_reversal = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     UniqueConstraint("terminal_id", "stan", "transmission_at", name="uq_host_reversal_request"),
+)
+
+host_settlement = Table(
+    "host_settlement",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # One settlement per terminal and batch; a repeated 0500 updates or replays it.
+    Column("terminal_id", String(8), nullable=False),
+    Column("batch", String(6), nullable=False),
+    Column("merchant_id", String(15), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("state", String(16), nullable=False),  # unbalanced | settled
+    # Field 63 as the terminal sent it, and as the host counted its own journal.
+    Column("terminal_totals", String(36), nullable=False),
+    Column("host_totals", String(36), nullable=False),
+    Column("response_code", String(2), nullable=False),
+    Column("after_upload", Boolean, nullable=False),
+    # What the batch upload showed that the journal does not agree with, one per line;
+    # listed for reconciliation, never acted on (settlement moves no money).
+    Column("differences", Text, nullable=False, server_default=""),
+    Column("settled_at", UtcDateTime(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("terminal_id", "batch", name="uq_host_settlement_batch"),
+)
+
+host_batch_upload = Table(
+    "host_batch_upload",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("terminal_id", String(8), nullable=False),
+    Column("batch", String(6), nullable=False),
+    # The 0320's own STAN and transmission time.
+    Column("stan", String(6), nullable=False),
+    Column("transmission_at", String(10), nullable=False),
+    # Field 90: the attempt reported, by its request key.
+    Column("original_mti", String(4), nullable=False),
+    Column("original_stan", String(6), nullable=False),
+    Column("original_transmission_at", String(10), nullable=False),
+    Column("processing_code", String(6), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("rrn", String(12), nullable=True),
+    # The host journal row of the same request key; NULL when the host never saw it.
+    Column("journal_id", Integer, ForeignKey("host_journal.id"), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint(
+        "terminal_id",
+        "batch",
+        "original_stan",
+        "original_transmission_at",
+        name="uq_host_batch_upload_attempt",
+    ),
 )

@@ -18,6 +18,7 @@ Message = dict[str, str]
 # Fields whose content must be decimal digits.
 NUMERIC_FIELDS = frozenset(
     {"2", "3", "4", "7", "11", "12", "13", "14", "15", "22", "23", "25", "32", "49", "70", "90"}
+    | {"103"}
 )
 _TRACK2_CHARS = frozenset("0123456789=D")
 

@@ -4,34 +4,65 @@ the fields each request must carry, and the entry modes of field 22.
 A reversal (0400) carries the processing code, amount and currency of the attempt it
 undoes, its own STAN and transmission time, the reason in field 39 and the original's
 key in field 90; never the card number.
+
+A follow-up (void, refund, pre-authorisation completion and cancel) names its original
+by the original's RRN in field 37 and carries no card data: the host finds the card
+through the original. A void or a cancel is always for the original's full amount. A
+transfer carries the source card in field 2 and the target card in field 103.
 """
 
 from __future__ import annotations
 
 from pospay.errors import MessageFormatError
 from pospay.transaction import Kind, Method
+from pospay.transaction.follow_ups import ORIGINAL_KIND
 
 SIGN_IN_CODE = "001"  # field 70, network management information code
 
 PROCESSING_CODES: dict[Kind, str] = {
     Kind.SALE: "000000",
     Kind.BALANCE_INQUIRY: "310000",
+    Kind.PREAUTH: "030000",
+    Kind.PREAUTH_COMPLETION: "000000",
+    Kind.VOID: "200000",
+    Kind.REFUND: "200000",
+    Kind.PREAUTH_CANCEL: "200000",
+    Kind.TRANSFER: "400000",
 }
 
 REQUEST_MTI: dict[Kind, str] = {
     Kind.SIGN_IN: "0800",
     Kind.SALE: "0200",
     Kind.BALANCE_INQUIRY: "0200",
+    Kind.VOID: "0200",
+    Kind.REFUND: "0220",
+    Kind.PREAUTH: "0100",
+    Kind.PREAUTH_COMPLETION: "0220",
+    Kind.PREAUTH_CANCEL: "0100",
+    Kind.TRANSFER: "0200",
     Kind.REVERSAL: "0400",
+    Kind.SETTLEMENT: "0500",
+    Kind.BATCH_UPLOAD: "0320",
 }
 
+# Field 3 of a settlement (0500): the first try, and the try after a batch upload.
+SETTLEMENT_CODE = "920000"
+SETTLEMENT_AFTER_UPLOAD_CODE = "960000"
+
 _CARD_REQUEST = ("2", "3", "7", "11", "12", "13", "14", "22", "25", "41", "42", "49", "60")
+# A follow-up names its original by RRN (field 37) instead of carrying the card.
+_FOLLOW_UP = ("3", "4", "7", "11", "12", "13", "25", "37", "41", "42", "49", "60")
 
 REQUIRED_FIELDS: dict[Kind, tuple[str, ...]] = {
     Kind.SIGN_IN: ("7", "11", "41", "42", "60", "70"),
     Kind.SALE: (*_CARD_REQUEST, "4"),
     Kind.BALANCE_INQUIRY: _CARD_REQUEST,
+    Kind.PREAUTH: (*_CARD_REQUEST, "4"),
+    Kind.TRANSFER: (*_CARD_REQUEST, "4", "103"),
+    **{kind: _FOLLOW_UP for kind in ORIGINAL_KIND},
     Kind.REVERSAL: ("3", "4", "7", "11", "39", "41", "42", "49", "60", "90"),
+    Kind.SETTLEMENT: ("3", "7", "11", "41", "42", "49", "60", "63"),
+    Kind.BATCH_UPLOAD: ("3", "4", "7", "11", "41", "42", "49", "60", "90"),
 }
 
 # Field 39 of an 0400: why the terminal reverses.
@@ -72,8 +103,16 @@ _KIND_OF: dict[tuple[str, str | None], Kind] = {
     ("0800", None): Kind.SIGN_IN,
     ("0200", PROCESSING_CODES[Kind.SALE]): Kind.SALE,
     ("0200", PROCESSING_CODES[Kind.BALANCE_INQUIRY]): Kind.BALANCE_INQUIRY,
+    **{
+        (REQUEST_MTI[kind], PROCESSING_CODES[kind]): kind
+        for kind in (*ORIGINAL_KIND, Kind.PREAUTH, Kind.TRANSFER)
+    },
     # A reversal carries the processing code of the attempt it undoes.
     **{("0400", code): Kind.REVERSAL for code in PROCESSING_CODES.values()},
+    ("0500", SETTLEMENT_CODE): Kind.SETTLEMENT,
+    ("0500", SETTLEMENT_AFTER_UPLOAD_CODE): Kind.SETTLEMENT,
+    # A batch upload carries the processing code of the attempt it reports.
+    **{("0320", code): Kind.BATCH_UPLOAD for code in PROCESSING_CODES.values()},
 }
 
 

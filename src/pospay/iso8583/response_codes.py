@@ -58,6 +58,12 @@ _TABLE = [
     ResponseCode("75", "PIN tries exceeded", "密码错误次数超限", "PIN tries exceeded"),
     ResponseCode("91", "Issuer or switch inoperative", "发卡方不能操作", "Issuer unavailable"),
     ResponseCode("94", "Duplicate transmission", "重复交易", "Duplicate transmission"),
+    ResponseCode(
+        "95",
+        "Reconcile error: settlement totals differ, upload the batch",
+        "对账不平，请批上送",
+        "Totals differ, batch upload",
+    ),
     ResponseCode("96", "System malfunction", "系统故障", "System malfunction"),
     ResponseCode(
         "98", "Reversal: no response received", "交易超时，已冲正", "No response, reversed"

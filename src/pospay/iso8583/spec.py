@@ -66,5 +66,6 @@ SPEC: dict[str, SpecField] = {
     "64": _fixed("b", 8, "Message authentication code (MAC)"),
     "70": _fixed("ascii", 3, "Network management information code"),
     "90": _fixed("ascii", 42, "Original data elements"),
+    "103": _var("ascii", 2, 28, "Account identification 2 (transfer target card)"),
     "128": _fixed("b", 8, "Message authentication code (MAC), secondary"),
 }

@@ -34,6 +34,9 @@ class StoredAuthorisation:
     reason: str
     entry_id: int | None
     state: str  # approved | declined | reversed
+    # A follow-up's original, and how much of this approval follow-ups have undone.
+    original_reference: str | None = None
+    undone: int = 0
 
     def result(self) -> CardResult:
         """The answer as it was first given."""
@@ -60,6 +63,8 @@ def find_authorisation(conn: Connection, reference: str) -> StoredAuthorisation 
         reason=row.reason,
         entry_id=row.entry_id,
         state=row.state,
+        original_reference=row.original_reference,
+        undone=int(row.undone_minor),
     )
 
 
@@ -73,6 +78,7 @@ def record_authorisation(
     answer: CardResult,
     entry_id: int | None,
     at: datetime,
+    original_reference: str | None = None,
 ) -> None:
     """Store `answer`; a second answer for the same reference is refused by the primary key."""
     approved = answer.response_code == APPROVED
@@ -91,7 +97,32 @@ def record_authorisation(
             entry_id=entry_id,
             state="approved" if approved else "declined",
             created_at=at,
+            original_reference=original_reference,
         )
+    )
+
+
+def take_undone(conn: Connection, reference: str, amount_minor: int, *, whole: bool) -> bool:
+    """Count `amount_minor` more of the approval `reference` as undone; False, changing
+    nothing, if it is not approved or that much is not left (`whole`: nothing may be
+    undone yet). The conditional update lets the database, not a lock, decide a race."""
+    t = issuer_authorisation.c
+    condition = t.undone_minor == 0 if whole else t.undone_minor + amount_minor <= t.amount_minor
+    change = (
+        update(issuer_authorisation)
+        .where(t.reference == reference, t.state == "approved", condition)
+        .values(undone_minor=t.undone_minor + amount_minor)
+    )
+    return conn.execute(change).rowcount == 1
+
+
+def give_back_undone(conn: Connection, reference: str, amount_minor: int) -> None:
+    """A follow-up of `reference` was reversed: what it undid is no longer undone."""
+    t = issuer_authorisation.c
+    conn.execute(
+        update(issuer_authorisation)
+        .where(t.reference == reference)
+        .values(undone_minor=t.undone_minor - amount_minor)
     )
 
 

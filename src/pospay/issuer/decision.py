@@ -24,7 +24,9 @@ from pospay.issuer.test_cards import MAGIC_AMOUNTS, SINGLE_SALE_LIMIT
 from pospay.money import currency_exponent
 from pospay.transaction import Kind
 
-SUPPORTED_KINDS = frozenset({Kind.SALE, Kind.BALANCE_INQUIRY})
+# What `screen` decides; the follow-ups (void, refund, completion, cancel) are decided
+# against their original by `issuer.follow_ups`.
+SUPPORTED_KINDS = frozenset({Kind.SALE, Kind.BALANCE_INQUIRY, Kind.PREAUTH, Kind.TRANSFER})
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +69,8 @@ def _unsupported_kind(request: CardAuthorisation, card: CardOnFile) -> Refusal |
 def _wrong_amount(request: CardAuthorisation, card: CardOnFile) -> Refusal | None:
     if request.amount.currency != card.currency:
         return Refusal("13", f"the card holds {card.currency}, not {request.amount.currency}")
-    if request.kind is Kind.SALE and request.amount.minor <= 0:
-        return Refusal("13", "a sale needs a positive amount")
+    if request.kind.moves_money and request.amount.minor <= 0:
+        return Refusal("13", f"a {request.kind.value} needs a positive amount")
     return None
 
 
@@ -83,7 +85,7 @@ def _magic_amount(request: CardAuthorisation, card: CardOnFile) -> Refusal | Non
 
 
 def _over_limit(request: CardAuthorisation, card: CardOnFile) -> Refusal | None:
-    if request.kind is Kind.SALE and request.amount.minor > SINGLE_SALE_LIMIT:
+    if request.kind.moves_money and request.amount.minor > SINGLE_SALE_LIMIT:
         return Refusal("61", f"above the single-sale limit of {SINGLE_SALE_LIMIT} minor units")
     return None
 

@@ -19,12 +19,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Table, case, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, Table, case, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
 from pospay.errors import InsufficientFunds, InvalidAmount, UnknownAccount
-from pospay.issuer.tables import issuer_account, issuer_entry, issuer_posting
+from pospay.issuer.tables import (
+    issuer_account,
+    issuer_authorisation,
+    issuer_entry,
+    issuer_posting,
+)
 from pospay.money import Money
 
 
@@ -32,6 +37,7 @@ class AccountKind(StrEnum):
     CARD = "card"  # a cardholder's funds: a liability of the issuer, credit-normal
     SETTLEMENT = "settlement"  # what the issuer owes the acquirer, credit-normal
     FUNDING = "funding"  # the issuer's cash that funded the cards, debit-normal
+    HOLDS = "holds"  # money pre-authorisations set aside from cards, credit-normal
 
 
 class NormalSide(StrEnum):
@@ -44,7 +50,13 @@ class Purpose(StrEnum):
 
     FUNDING = "funding"
     SALE = "sale"
-    REVERSAL = "reversal"
+    REVERSAL = "reversal"  # undoes the entries of its own reference
+    VOID = "void"  # gives a voided sale back to the card
+    REFUND = "refund"  # gives (part of) a sale back to the card
+    HOLD = "hold"  # sets money aside for a pre-authorisation
+    RELEASE = "release"  # gives a pre-authorisation's hold back to the card
+    COMPLETION = "completion"  # charges a completed pre-authorisation
+    TRANSFER = "transfer"  # moves money from one card to another
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,19 +225,99 @@ def balance_mismatches(conn: Connection) -> int:
     return int(conn.execute(query).scalar_one())
 
 
+# What an entry moved for its own attempt, as the auditor counts it: taken from a card
+# (+1) or given back to it (-1). A void or a release moves nothing of its own: it undoes
+# the movement of the original its attempt names (`_UNDOES`).
+_SIGN: dict[str, int] = {
+    Purpose.SALE.value: 1,
+    Purpose.HOLD.value: 1,
+    Purpose.COMPLETION.value: 1,
+    Purpose.TRANSFER.value: 1,
+    Purpose.REFUND.value: -1,
+}
+_UNDOES: dict[str, str] = {
+    Purpose.VOID.value: Purpose.SALE.value,
+    Purpose.RELEASE.value: Purpose.HOLD.value,
+}
+
+
 def approved_movements(conn: Connection) -> dict[str, Money]:
-    """Reference -> amount of every sale entry that no reversal entry has undone."""
-    sale, reversal = issuer_entry.alias("sale"), issuer_entry.alias("reversal")
-    undone = exists().where(
-        reversal.c.reference == sale.c.reference,
-        reversal.c.purpose == Purpose.REVERSAL.value,
+    """Reference -> the signed amount each attempt moved that still stands.
+
+    A sale, hold, completion or transfer counts positive (taken from the card), a refund
+    negative (given back). Nothing of a reversed attempt stands. A void takes the sale
+    it names out, and a release (a completed or cancelled pre-authorisation) the hold it
+    names, unless the void or release was itself reversed.
+    """
+    e, a = issuer_entry.c, issuer_authorisation.c
+    entries = conn.execute(
+        select(e.reference, e.purpose, e.amount_minor, e.currency).where(
+            e.purpose != Purpose.FUNDING.value
+        )
+    ).all()
+    reversed_references = {row.reference for row in entries if row.purpose == "reversal"} | set(
+        conn.execute(select(a.reference).where(a.state == "reversed")).scalars()
     )
-    query = select(sale.c.reference, sale.c.amount_minor, sale.c.currency).where(
-        sale.c.purpose == Purpose.SALE.value, ~undone
-    )
-    return {
-        row.reference: Money(int(row.amount_minor), row.currency) for row in conn.execute(query)
+    originals = {
+        row.reference: row.original_reference
+        for row in conn.execute(
+            select(a.reference, a.original_reference).where(a.original_reference.is_not(None))
+        )
     }
+    undone = {
+        (originals[row.reference], _UNDOES[row.purpose])
+        for row in entries
+        if row.purpose in _UNDOES
+        and row.reference in originals
+        and row.reference not in reversed_references
+    }
+    movements: dict[str, Money] = {}
+    for row in entries:
+        sign = _SIGN.get(row.purpose)
+        if sign is None or row.reference in reversed_references:
+            continue
+        if (row.reference, row.purpose) in undone:
+            continue
+        movements[row.reference] = Money(sign * int(row.amount_minor), row.currency)
+    return movements
+
+
+def reverse_entries(conn: Connection, reference: str, at: datetime) -> int:
+    """Post the opposite of every entry of `reference`, newest first; how many.
+
+    Each opposite is a reversal entry, except the opposite of a release, which sets the
+    hold aside again (a hold entry under `reference`): at most one entry per
+    (reference, purpose) holds here too, so running it twice moves nothing more.
+    """
+    e, p = issuer_entry.c, issuer_posting.c
+    entries = conn.execute(
+        select(e.entry_id, e.purpose, e.amount_minor, e.currency)
+        .where(
+            e.reference == reference,
+            e.purpose.not_in([Purpose.REVERSAL.value, Purpose.FUNDING.value]),
+        )
+        .order_by(e.entry_id.desc())
+    ).all()
+    posted = 0
+    for entry in entries:
+        if entry.purpose == Purpose.HOLD.value and any(
+            other.purpose == Purpose.RELEASE.value for other in entries
+        ):
+            continue  # the hold set aside again by an earlier run of this reversal
+        query = select(p.side, p.account_id).where(p.entry_id == entry.entry_id)
+        legs = {leg.side: leg.account_id for leg in conn.execute(query)}
+        opposite = Purpose.HOLD if entry.purpose == Purpose.RELEASE.value else Purpose.REVERSAL
+        entry_id = post_entry(
+            conn,
+            reference=reference,
+            purpose=opposite,
+            amount=Money(int(entry.amount_minor), entry.currency),
+            debit=legs["C"],
+            credit=legs["D"],
+            at=at,
+        )
+        posted += entry_id is not None
+    return posted
 
 
 def _change_balance(conn: Connection, account_id: str, side: str, amount: Money) -> None:

@@ -26,12 +26,20 @@ from pospay.errors import InsufficientFunds
 from pospay.iso8583.response_codes import APPROVED
 from pospay.issuer.authorisations import (
     find_authorisation,
+    give_back_undone,
     mark_reversed,
     record_authorisation,
     record_tombstone,
 )
 from pospay.issuer.card_file import CardOnFile, card_account, card_account_id, card_on_file
 from pospay.issuer.decision import Refusal, approval_code, screen
+from pospay.issuer.follow_ups import (
+    COMPLETION_TOLERANCE_PERCENT,
+    HOLDS_ACCOUNT,
+    answer_follow_up,
+    card_movement,
+    undone_by,
+)
 from pospay.issuer.ledger import (
     Account,
     AccountKind,
@@ -40,11 +48,14 @@ from pospay.issuer.ledger import (
     balance,
     open_account,
     post_entry,
+    reverse_entries,
 )
+from pospay.issuer.pins import PinKeys, install_pin, verify_pin
 from pospay.issuer.test_cards import TEST_CARDS
 from pospay.money import Money
 from pospay.storage import GroupCommitter
 from pospay.transaction import Kind
+from pospay.transaction.follow_ups import ORIGINAL_KIND
 
 SETTLEMENT_ACCOUNT = "settlement"  # the acquirer's settlement account, credit-normal
 FUNDING_ACCOUNT = "funding"  # the issuer's cash that funds the test cards, debit-normal
@@ -61,12 +72,21 @@ class IssuerSimulator:
     """An issuer with accounts, test cards and magic amounts; implements `CardChannel`."""
 
     def __init__(
-        self, committer: GroupCommitter, clock: Clock, pan_key: bytes, currency: str = "CNY"
+        self,
+        committer: GroupCommitter,
+        clock: Clock,
+        pan_key: bytes,
+        currency: str = "CNY",
+        pin_keys: PinKeys | None = None,
+        completion_tolerance_percent: int = COMPLETION_TOLERANCE_PERCENT,
     ) -> None:
         self._committer = committer
         self._clock = clock
         self._pan_key = pan_key
         self._currency = Money(0, currency).currency
+        self._pin_keys = pin_keys or PinKeys()
+        # How far a pre-authorisation completion may exceed its hold, in percent.
+        self._tolerance = completion_tolerance_percent
 
     async def install_test_cards(self) -> None:
         """Open the settlement, funding and test card accounts and fund the cards, once."""
@@ -106,9 +126,13 @@ class IssuerSimulator:
         open_account(
             conn, Account(FUNDING_ACCOUNT, AccountKind.FUNDING, NormalSide.DEBIT, self._currency)
         )
+        open_account(
+            conn, Account(HOLDS_ACCOUNT, AccountKind.HOLDS, NormalSide.CREDIT, self._currency)
+        )
         for card in TEST_CARDS:
             account = card_account(card, self._pan_key)
             open_account(conn, account)
+            install_pin(conn, account.account_id, card.pin, card.pan, self._pin_keys)
             if card.opening_balance.minor > 0:
                 post_entry(
                     conn,
@@ -124,9 +148,17 @@ class IssuerSimulator:
         stored = find_authorisation(conn, request.reference)
         if stored is not None:
             return stored.result()
+        if request.kind in ORIGINAL_KIND:
+            return self._follow_up(conn, request)
         pan_ref, pan_masked = _card_identity(request.pan, self._pan_key)
         card = None if pan_ref is None else card_on_file(conn, pan_ref)
-        refusal = screen(request, card)
+        refusal = None
+        if card is not None and request.pin_block is not None:
+            # The PIN is checked before anything else about the card: a wrong PIN counts.
+            refusal = verify_pin(
+                conn, card.account_id, request.pan, request.pin_block, self._pin_keys
+            )
+        refusal = refusal or screen(request, card)
         entry_id = None
         if refusal is None:
             assert card is not None
@@ -145,21 +177,48 @@ class IssuerSimulator:
         )
         return answer
 
+    def _follow_up(self, conn: Connection, request: CardAuthorisation) -> CardResult:
+        """A void, refund, completion or cancel: see `issuer.follow_ups`."""
+        answer, entry_id, original = answer_follow_up(
+            conn,
+            request,
+            settlement=SETTLEMENT_ACCOUNT,
+            pan_key=self._pan_key,
+            tolerance_percent=self._tolerance,
+            at=self._clock.now(),
+        )
+        record_authorisation(
+            conn,
+            kind=request.kind,
+            pan_ref=None if original is None else original.pan_ref,
+            pan_masked=None,
+            amount=request.amount,
+            answer=answer,
+            entry_id=entry_id,
+            at=self._clock.now(),
+            original_reference=request.original_reference,
+        )
+        return answer
+
     def _approve(
         self, conn: Connection, request: CardAuthorisation, card: CardOnFile
     ) -> tuple[CardResult, int | None]:
         """Move the money of a screened request; the answer and the entry it posted."""
         entry_id = None
         reason = "approved: balance inquiry"
-        if request.kind is Kind.SALE:
+        if request.kind.moves_money:
+            movement = card_movement(conn, request, card, self._pan_key, SETTLEMENT_ACCOUNT)
+            if isinstance(movement, Refusal):
+                return _declined(request.reference, movement), None
+            purpose, credit = movement
             try:
                 entry_id = post_entry(
                     conn,
                     reference=request.reference,
-                    purpose=Purpose.SALE,
+                    purpose=purpose,
                     amount=request.amount,
                     debit=card.account_id,
-                    credit=SETTLEMENT_ACCOUNT,
+                    credit=credit,
                     at=self._clock.now(),
                 )
             except InsufficientFunds as refused:
@@ -184,17 +243,11 @@ class IssuerSimulator:
         available = None
         if stored.entry_id is not None:
             assert stored.pan_ref is not None, "an entry was posted for an unidentified card"
-            account_id = card_account_id(stored.pan_ref)
-            post_entry(
-                conn,
-                reference=reference,
-                purpose=Purpose.REVERSAL,
-                amount=stored.amount,
-                debit=SETTLEMENT_ACCOUNT,
-                credit=account_id,
-                at=self._clock.now(),
-            )
-            available = balance(conn, account_id)
+            reverse_entries(conn, reference, self._clock.now())
+            available = balance(conn, card_account_id(stored.pan_ref))
+        if stored.state == "approved" and stored.original_reference is not None:
+            # What the follow-up undid of its original is open to later follow-ups again.
+            give_back_undone(conn, stored.original_reference, undone_by(conn, stored))
         mark_reversed(conn, reference)
         return CardResult(reference, APPROVED, stored.auth_code, available, "reversed")
 

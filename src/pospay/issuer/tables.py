@@ -43,11 +43,29 @@ issuer_account = Table(
     Column("brand", String(16), nullable=True),
     Column("expiry", String(4), nullable=True),
     Column("holder_name", String(64), nullable=True),
-    CheckConstraint("kind IN ('card', 'settlement', 'funding')", name="ck_issuer_account_kind"),
+    CheckConstraint(
+        "kind IN ('card', 'settlement', 'funding', 'holds')", name="ck_issuer_account_kind"
+    ),
     CheckConstraint("normal_side IN ('debit', 'credit')", name="ck_issuer_account_normal_side"),
     CheckConstraint("status IN ('active', 'restricted')", name="ck_issuer_account_status"),
     CheckConstraint("balance_minor >= 0", name="ck_issuer_account_balance_not_negative"),
     CheckConstraint("kind <> 'card' OR pan_ref IS NOT NULL", name="ck_issuer_account_card_pan_ref"),
+)
+
+# Online PIN verification: the card's IBM 3624 PIN offset (never the PIN, never a PIN
+# block) and the consecutive wrong PINs entered; at `PIN_TRIES_LIMIT` the card is refused.
+issuer_card_pin = Table(
+    "issuer_card_pin",
+    metadata,
+    Column(
+        "account_id",
+        String(64),
+        ForeignKey("issuer_account.account_id", name="fk_issuer_card_pin_account"),
+        primary_key=True,
+    ),
+    Column("pin_offset", String(12), nullable=False),
+    Column("wrong_tries", Integer, nullable=False),
+    CheckConstraint("wrong_tries >= 0", name="ck_issuer_card_pin_tries"),
 )
 
 issuer_entry = Table(
@@ -61,7 +79,11 @@ issuer_entry = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     # The same request can never move money twice for the same purpose.
     UniqueConstraint("reference", "purpose", name="uq_issuer_entry_reference_purpose"),
-    CheckConstraint("purpose IN ('funding', 'sale', 'reversal')", name="ck_issuer_entry_purpose"),
+    CheckConstraint(
+        "purpose IN ('funding', 'sale', 'reversal', 'void', 'refund', 'hold', 'release', "
+        "'completion', 'transfer')",
+        name="ck_issuer_entry_purpose",
+    ),
     CheckConstraint("amount_minor > 0", name="ck_issuer_entry_amount_positive"),
 )
 
@@ -112,8 +134,17 @@ issuer_authorisation = Table(
     ),
     Column("state", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # A void, refund, completion or cancel: the reference of the attempt it acts on.
+    Column("original_reference", String(64), nullable=True),
+    # How much of this approval later attempts have undone (voided, refunded, released);
+    # the conditional update that raises it is what keeps refunds within the original.
+    Column("undone_minor", BigInteger, nullable=False, server_default="0"),
     CheckConstraint(
         "state IN ('approved', 'declined', 'reversed')", name="ck_issuer_authorisation_state"
+    ),
+    CheckConstraint(
+        "undone_minor >= 0 AND undone_minor <= amount_minor",
+        name="ck_issuer_authorisation_undone",
     ),
     CheckConstraint("amount_minor >= 0", name="ck_issuer_authorisation_amount"),
 )

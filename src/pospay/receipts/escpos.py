@@ -17,10 +17,11 @@ Chinese characters as well. The same receipt always gives the same bytes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pospay.receipts.columns import printer_width
-from pospay.receipts.compose import compose
+from pospay.receipts.compose import PrintLine, compose
 from pospay.receipts.layout import SALE_SLIP, Layout, Paper, Style
 from pospay.receipts.model import Receipt
 
@@ -38,6 +39,11 @@ _STYLE_SETTINGS: dict[Style, dict[str, Any]] = {
 
 def render_escpos(receipt: Receipt, paper: Paper, *, layout: Layout = SALE_SLIP) -> bytes:
     """The print job for `receipt` on `paper`: initialise, Chinese mode, lines, cut."""
+    return escpos_job(compose(receipt, paper, printer_width, layout))
+
+
+def escpos_job(lines: Iterable[PrintLine]) -> bytes:
+    """The print job for lines already laid out with `printer_width` (any slip)."""
     # Imported here, not at the top: importing python-escpos calls logging.basicConfig()
     # and creates a temporary directory, which `import pospay.receipts` must not do
     # (a CLI that configures logging after importing us would be silently ignored).
@@ -47,7 +53,7 @@ def render_escpos(receipt: Receipt, paper: Paper, *, layout: Layout = SALE_SLIP)
     printer._raw(INITIALISE)
     printer._raw(CHINESE_MODE_ON)
     style = Style.NORMAL  # what ESC @ leaves
-    for line in compose(receipt, paper, printer_width, layout):
+    for line in lines:
         if line.style is not style:
             printer.set(**_STYLE_SETTINGS[line.style])
             style = line.style

@@ -35,6 +35,8 @@ class HostNode:
     host_engine: Engine = field(init=False)
     issuer_engine: Engine = field(init=False)
     server: IsoServer = field(init=False)
+    # The host's core, socket-free: what the server calls for each decoded request.
+    service: HostService = field(init=False)
     issuer: IssuerSimulator = field(init=False)
     _committers: list[GroupCommitter] = field(init=False, default_factory=list)
 
@@ -66,11 +68,14 @@ class HostNode:
             pan_key=load_or_create_key(self.key_dir / "issuer-pan.key"),
         )
         await self.issuer.install_test_cards()
-        service = HostService(
+        self.service = service = HostService(
             host_committer,
             self.issuer,
             self.clock,
-            HostSettings(pan_key=load_or_create_key(self.key_dir / "host-pan.key")),
+            HostSettings(
+                pan_key=load_or_create_key(self.key_dir / "host-pan.key"),
+                key_encryption_key=load_or_create_key(self.key_dir / "host-kek.key"),
+            ),
         )
         self.server = IsoServer(service, host=self.iso_host, port=self.iso_port)
         await self.server.start()

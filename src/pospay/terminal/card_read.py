@@ -15,8 +15,12 @@ class CardRead:
     expiry: str  # YYMM
     method: Method = Method.CARD_CHIP
     sequence: str = "001"
+    # The PIN the cardholder entered for online verification, if any: in memory only.
+    pin: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         validate_pan(self.pan)
         if len(self.expiry) != 4 or not self.expiry.isdigit():
             raise InvalidCard("expiry must be YYMM digits")
+        if self.pin is not None and not (4 <= len(self.pin) <= 12 and self.pin.isdigit()):
+            raise InvalidCard("a PIN is 4 to 12 digits")

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from pospay.security.test_keys import TEST_TMK
+from pospay.transaction import Kind
+
+# The kinds a supervisor must authorise with id and password (see `terminal.operators`).
+DEFAULT_SUPERVISOR_KINDS = frozenset({Kind.VOID, Kind.REFUND, Kind.SETTLEMENT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,3 +26,8 @@ class TerminalConfig:
     # flush, reversal_backoff * 2**n seconds.
     reversal_retries: int = 3
     reversal_backoff: float = 0.2
+    # The terminal master key (double-length TDES) that the working keys of each
+    # sign-in arrive under. The default is the documented TEST TMK of every test terminal.
+    master_key: bytes = field(default=TEST_TMK, repr=False)
+    # Transaction kinds that need a supervisor's id and password before they start.
+    supervisor_kinds: frozenset[Kind] = DEFAULT_SUPERVISOR_KINDS

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 
 from pospay.storage.transitions import transition
 from pospay.terminal.tables import terminal_journal, terminal_receipt, terminal_state
 from pospay.transaction import Event, Kind, Method, State, apply
+from pospay.transaction.follow_ups import event_on_original
 
 _WRAP = 999_999
 
@@ -38,6 +39,10 @@ class AttemptRecord:
     brand: str
     operator: str
     transmission_at: str
+    # The supervisor who authorised it, for kinds the supervisor policy names.
+    supervisor: str | None = None
+    # A void, refund, completion or cancel: the attempt it acts on.
+    original_id: int | None = None
 
 
 def ensure_terminal(connection: Connection, terminal_id: str, merchant_id: str) -> None:
@@ -104,6 +109,8 @@ def record_attempt(connection: Connection, record: AttemptRecord, now: datetime)
             pan_masked=record.pan_masked,
             brand=record.brand,
             operator=record.operator,
+            supervisor=record.supervisor,
+            original_id=record.original_id,
             state=apply(State.CREATED, Event.SEND).value,
             reason="",
             created_at=now,
@@ -185,6 +192,38 @@ def attempts(connection: Connection, terminal_id: str | None = None) -> list[Row
     if terminal_id is not None:
         query = query.where(terminal_journal.c.terminal_id == terminal_id)
     return list(connection.execute(query))
+
+
+def find_original(
+    connection: Connection, terminal_id: str, kind: Kind, reference: str
+) -> Row[Any] | None:
+    """The latest `kind` attempt of this terminal with voucher number `reference` (six
+    digits) or RRN `reference` (twelve), among those the host answered."""
+    t = terminal_journal.c
+    named = t.voucher == reference if len(reference) == 6 else t.rrn == reference
+    return connection.execute(
+        select(terminal_journal)
+        .where(t.terminal_id == terminal_id, t.kind == kind.value, t.rrn.is_not(None), named)
+        .order_by(t.id.desc())
+    ).first()
+
+
+def apply_to_original(connection: Connection, follow_up: Row[Any], now: datetime) -> None:
+    """The approved `follow_up` moves its original (voided, or refunded in full)."""
+    t = terminal_journal.c
+    original = attempt(connection, follow_up.original_id)
+    refunded = connection.execute(
+        select(func.coalesce(func.sum(t.amount_minor), 0)).where(
+            t.original_id == original.id,
+            t.kind == Kind.REFUND.value,
+            t.state.in_([State.APPROVED.value, State.SETTLED.value]),
+        )
+    ).scalar_one()
+    event = event_on_original(
+        Kind(follow_up.kind), original_minor=original.amount_minor, refunded_minor=int(refunded)
+    )
+    if event is not None:
+        record_event(connection, original.id, event, now)
 
 
 def _state(connection: Connection, terminal_id: str) -> Row[Any]:

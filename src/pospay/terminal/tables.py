@@ -1,4 +1,5 @@
-"""The terminal's own durable journal: counters, attempts, receipts and the reversal queue.
+"""The terminal's own durable journal: counters, attempts, receipts, the reversal queue,
+operators (argon2 hashes, never passwords) and settlements.
 
 The terminal never stores a full PAN: the journal keeps the first 6 / last 4 form.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ForeignKey,
     Integer,
@@ -34,6 +36,17 @@ terminal_state = Table(
     Column("signed_in_at", UtcDateTime(), nullable=True),
 )
 
+# The working keys of the last sign-in, as they came in field 62: each encrypted under
+# the terminal master key, never in clear. Replaced at every sign-in.
+terminal_key = Table(
+    "terminal_key",
+    metadata,
+    Column("terminal_id", String(8), primary_key=True),
+    Column("pin_key_under_tmk", LargeBinary, nullable=False),
+    Column("mac_key_under_tmk", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
 terminal_journal = Table(
     "terminal_journal",
     metadata,
@@ -51,6 +64,15 @@ terminal_journal = Table(
     Column("pan_masked", String(19), nullable=False),
     Column("brand", String(16), nullable=False),
     Column("operator", String(16), nullable=False),
+    # A void, refund, completion or cancel: the attempt it acts on.
+    Column(
+        "original_id",
+        Integer,
+        ForeignKey("terminal_journal.id", name="fk_terminal_journal_original"),
+        nullable=True,
+    ),
+    # The supervisor who authorised the attempt, for kinds the policy reserves to one.
+    Column("supervisor", String(16), nullable=True),
     Column("state", String(24), nullable=False),
     Column("response_code", String(2), nullable=True),
     Column("auth_code", String(6), nullable=True),
@@ -95,4 +117,46 @@ terminal_reversal = Table(
     Column("last_error", Text, nullable=False, server_default=""),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+terminal_operator = Table(
+    "terminal_operator",
+    metadata,
+    Column("terminal_id", String(8), primary_key=True),
+    Column("operator_id", String(16), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("role", String(16), nullable=False),  # cashier | supervisor | admin
+    # An argon2 hash (PHC string, salt included); the password itself is never stored.
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+terminal_settlement = Table(
+    "terminal_settlement",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # One settlement per batch, however often it is tried.
+    Column("terminal_id", String(8), nullable=False),
+    Column("batch", String(6), nullable=False),
+    Column("state", String(16), nullable=False),  # open | uploading | settled
+    Column("operator", String(16), nullable=False),
+    Column("supervisor", String(16), nullable=True),
+    Column("currency", String(3), nullable=False),
+    Column("debit_count", Integer, nullable=False),
+    Column("debit_minor", BigInteger, nullable=False),
+    Column("credit_count", Integer, nullable=False),
+    Column("credit_minor", BigInteger, nullable=False),
+    # The host's totals as its last 0510 stated them.
+    Column("host_totals", String(36), nullable=True),
+    Column("response_code", String(2), nullable=True),
+    Column("after_upload", Boolean, nullable=False),
+    Column("uploaded", Integer, nullable=False),
+    Column("slip_text", Text, nullable=True),
+    Column("slip_escpos", LargeBinary, nullable=True),
+    Column("printed_at", UtcDateTime(), nullable=True),
+    Column("settled_at", UtcDateTime(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("terminal_id", "batch", name="uq_terminal_settlement_batch"),
 )

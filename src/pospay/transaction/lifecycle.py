@@ -96,6 +96,10 @@ TRANSITIONS: dict[tuple[State, Event], State] = {
     (S.APPROVED, E.REFUND): S.REFUNDED,
     (S.APPROVED, E.SETTLE): S.SETTLED,
     (S.SETTLED, E.REFUND): S.REFUNDED,
+    # The void (or cancel) or the last refund that ended an approved attempt was itself
+    # reversed: the attempt is approved again (see `transaction.follow_ups`).
+    (S.VOIDED, E.REVERSAL_CONFIRMED): S.APPROVED,
+    (S.REFUNDED, E.REVERSAL_CONFIRMED): S.APPROVED,
 }
 
 FINAL_STATES = frozenset({S.APPROVED, S.DECLINED, S.REVERSED, S.VOIDED, S.REFUNDED, S.SETTLED})

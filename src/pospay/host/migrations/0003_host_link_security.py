@@ -3,6 +3,9 @@
 Revision ID: host_0003
 """
 
+import sqlalchemy as sa
+from alembic import op
+
 revision = "host_0003"
 down_revision = "host_0002"
 branch_labels = None
@@ -10,8 +13,16 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Filled in by the change that introduces these tables or columns."""
+    op.create_table(
+        "host_terminal_key",
+        sa.Column("terminal_id", sa.String(8), primary_key=True),
+        sa.Column("pin_key_wrapped", sa.LargeBinary, nullable=False),
+        sa.Column("mac_key_wrapped", sa.LargeBinary, nullable=False),
+        sa.Column("pin_key_kcv", sa.String(6), nullable=False),
+        sa.Column("mac_key_kcv", sa.String(6), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
 
 
 def downgrade() -> None:
-    """Filled in by the change that introduces these tables or columns."""
+    op.drop_table("host_terminal_key")

@@ -1,0 +1,52 @@
+"""The host's store of each terminal's working keys, wrapped under its key-encryption key.
+
+Functions take a SQLAlchemy connection and run inside the caller's unit of work; the
+clear keys exist only in memory, in `WorkingKeys`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, insert, select
+
+from pospay.host.tables import host_terminal_key
+from pospay.security.keys import (
+    WorkingKeys,
+    key_check_value,
+    unwrap_from_storage,
+    wrap_for_storage,
+)
+
+
+def store_working_keys(
+    connection: Connection, terminal_id: str, keys: WorkingKeys, kek: bytes, now: datetime
+) -> None:
+    """Replace the terminal's working keys with `keys`."""
+    connection.execute(
+        delete(host_terminal_key).where(host_terminal_key.c.terminal_id == terminal_id)
+    )
+    connection.execute(
+        insert(host_terminal_key).values(
+            terminal_id=terminal_id,
+            pin_key_wrapped=wrap_for_storage(kek, keys.pin_key),
+            mac_key_wrapped=wrap_for_storage(kek, keys.mac_key),
+            pin_key_kcv=key_check_value(keys.pin_key).hex().upper(),
+            mac_key_kcv=key_check_value(keys.mac_key).hex().upper(),
+            created_at=now,
+        )
+    )
+
+
+def working_keys(connection: Connection, terminal_id: str, kek: bytes) -> WorkingKeys | None:
+    """The terminal's working keys from its last sign-in, or None if it never signed in."""
+    row = connection.execute(
+        select(host_terminal_key.c.pin_key_wrapped, host_terminal_key.c.mac_key_wrapped).where(
+            host_terminal_key.c.terminal_id == terminal_id
+        )
+    ).first()
+    if row is None:
+        return None
+    return WorkingKeys(
+        unwrap_from_storage(kek, row.pin_key_wrapped), unwrap_from_storage(kek, row.mac_key_wrapped)
+    )

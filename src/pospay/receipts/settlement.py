@@ -1,0 +1,142 @@
+"""The settlement slip: what a terminal prints at the end of the day for one batch.
+
+A sibling of the sale slip. Its lines are laid out here, with the same column rules
+(`columns.py`) and the same line type (`compose.PrintLine`), so `render_settlement`
+gives the text and the ESC/POS job of one slip, line for line the same:
+
+    结算单 SETTLEMENT SLIP
+    merchant, terminal, operator, authorising supervisor, batch, date/time
+    one line per transaction type: count and amount
+    debits, credits, net
+    balanced / unbalanced, and "balanced after batch upload" when it took one
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from pospay.money import Money, format_money
+from pospay.receipts.columns import Measure, center, printer_width, spread, text_width, wrap
+from pospay.receipts.compose import PrintLine
+from pospay.receipts.escpos import escpos_job
+from pospay.receipts.layout import KIND_LABELS, Label, Paper, Style
+from pospay.receipts.sale import CHINA_STANDARD_TIME
+from pospay.settlement import BatchTotals, KindTotal
+
+TITLE = Label("结算单", "SETTLEMENT SLIP")
+_MERCHANT_NAME = Label("商户名称", "MERCHANT NAME")
+_MERCHANT_ID = Label("商户编号", "MERCHANT NO.")
+_TERMINAL_ID = Label("终端编号", "TERMINAL NO.")
+_OPERATOR = Label("操作员", "OPERATOR")
+_SUPERVISOR = Label("授权主管", "SUPERVISOR")
+_BATCH = Label("批次号", "BATCH NO.")
+_DATE_TIME = Label("日期/时间", "DATE/TIME")
+_COLUMNS = Label("类型 TYPE", "笔数 COUNT / 金额 AMOUNT")
+_DEBITS = Label("借记合计", "DEBITS")
+_CREDITS = Label("贷记合计", "CREDITS")
+_NET = Label("净额", "NET")
+BALANCED = Label("对账平", "BALANCED")
+UNBALANCED = Label("对账不平", "UNBALANCED")
+AFTER_UPLOAD = Label("批上送后对账平", "BALANCED AFTER BATCH UPLOAD")
+_UPLOADED = Label("上送笔数", "UPLOADED")
+
+_GAP = 2
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementSlipData:
+    """One settled batch as the terminal journal records it."""
+
+    merchant_name: str
+    merchant_id: str
+    terminal_id: str
+    operator: str
+    supervisor: str | None
+    batch: str
+    at: datetime  # timezone-aware
+    currency: str
+    by_kind: tuple[KindTotal, ...]
+    totals: BatchTotals
+    balanced_first_time: bool  # False: the host answered 95 and the batch was uploaded
+    uploaded: int
+
+    def __post_init__(self) -> None:
+        if self.at.tzinfo is None:
+            raise ValueError("settlement time must be timezone-aware")
+        if len(self.batch) != 6 or not self.batch.isdigit():
+            raise ValueError(f"batch must be 6 digits, not {self.batch!r}")
+
+
+def settlement_lines(
+    slip: SettlementSlipData, paper: Paper, measure: Measure, *, zone: tzinfo = CHINA_STANDARD_TIME
+) -> tuple[PrintLine, ...]:
+    """The lines of `slip` on `paper`, columns counted by `measure`."""
+    width = paper.columns
+    rule = PrintLine("-" * width)
+    lines = [
+        PrintLine(center(text, width, measure), Style.LARGE) for text in _fit(TITLE, width, measure)
+    ]
+    lines.append(rule)
+    facts: list[tuple[Label, str | None]] = [
+        (_MERCHANT_NAME, slip.merchant_name),
+        (_MERCHANT_ID, slip.merchant_id),
+        (_TERMINAL_ID, slip.terminal_id),
+        (_OPERATOR, slip.operator),
+        (_SUPERVISOR, slip.supervisor),
+        (_BATCH, slip.batch),
+        (_DATE_TIME, slip.at.astimezone(zone).strftime("%Y/%m/%d %H:%M:%S")),
+    ]
+    for label, value in facts:
+        if value:
+            lines += _field(label, value, width, measure)
+    lines.append(rule)
+    lines += [PrintLine(text) for text in _fit(_COLUMNS, width, measure)]
+    for total in slip.by_kind:
+        amount = _money(total.amount_minor, slip.currency)
+        lines += _field(KIND_LABELS[total.kind], f"{total.count}  {amount}", width, measure)
+    lines.append(rule)
+    totals = slip.totals
+    debits = f"{totals.debit_count}  {_money(totals.debit_minor, slip.currency)}"
+    credits = f"{totals.credit_count}  {_money(totals.credit_minor, slip.currency)}"
+    lines += _field(_DEBITS, debits, width, measure)
+    lines += _field(_CREDITS, credits, width, measure)
+    lines += _field(_NET, _money(totals.net_minor, slip.currency), width, measure, Style.LARGE)
+    lines.append(rule)
+    results = [BALANCED] if slip.balanced_first_time else [UNBALANCED, AFTER_UPLOAD]
+    for result in results:
+        lines += [
+            PrintLine(center(t, width, measure), Style.BOLD) for t in _fit(result, width, measure)
+        ]
+    if not slip.balanced_first_time:
+        lines += _field(_UPLOADED, str(slip.uploaded), width, measure)
+    return tuple(lines)
+
+
+def render_settlement(slip: SettlementSlipData, paper: Paper) -> tuple[str, bytes]:
+    """The slip as text (for screens and the journal) and as an ESC/POS job."""
+    text = "".join(line.text + "\n" for line in settlement_lines(slip, paper, text_width))
+    return text, escpos_job(settlement_lines(slip, paper, printer_width))
+
+
+def _money(minor: int, currency: str) -> str:
+    shown = format_money(Money(abs(minor), currency))
+    return f"-{shown}" if minor < 0 else shown
+
+
+def _fit(label: Label, width: int, measure: Measure) -> list[str]:
+    joined = f"{label.zh} {label.en}"
+    if measure(joined) <= width:
+        return [joined]
+    return wrap(label.zh, width, measure) + wrap(label.en, width, measure)
+
+
+def _field(
+    label: Label, value: str, width: int, measure: Measure, style: Style = Style.NORMAL
+) -> list[PrintLine]:
+    texts = _fit(label, width, measure)
+    if measure(texts[-1]) + _GAP + measure(value) <= width:
+        texts[-1] = spread(texts[-1], value, width, measure)
+    else:
+        texts += [spread("", line, width, measure) for line in wrap(value, width, measure)]
+    return [PrintLine(text, style) for text in texts]
