@@ -7,10 +7,15 @@ moved to cryptography.hazmat.decrepit..."). Tests run with warnings as errors, s
 call below silences exactly that warning category, raised from psec's own modules, for
 the duration of the call and nothing else. TDES is what the link uses on purpose (the
 terminals it serves speak TDES); the warning is about where the class lives.
+
+`warnings.catch_warnings` swaps the process-wide filter list, and psec is called from the
+storage worker threads too, so the swap is serialised by a lock: two overlapping calls
+could otherwise restore each other's lists and let the warning through.
 """
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,10 +29,12 @@ from cryptography.utils import CryptographyDeprecationWarning
 
 T = TypeVar("T")
 
+_FILTERS_LOCK = threading.Lock()
+
 
 @contextmanager
 def _psec_tdes() -> Iterator[None]:
-    with warnings.catch_warnings():
+    with _FILTERS_LOCK, warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning, module=r"psec\.")
         yield
 
