@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 
+from pospay.demo.run import DEMO_TERMINAL
 from pospay.issuer.test_cards import TEST_CARDS, UNKNOWN_CARD_PAN
+from pospay.security import encrypt_pin_block
+from pospay.security._psec import pin_block_iso_0
+from pospay.security.test_keys import TEST_TMK
+from pospay.storage import open_engine
+from pospay.storage.database import sqlite_url
+from pospay.terminal.keys import working_keys
 
 Run = tuple[dict[str, Any], Path, Path, int]
 ALL_PANS = [card.pan for card in TEST_CARDS] + [UNKNOWN_CARD_PAN]
@@ -42,25 +49,69 @@ def test_demo_agrees_and_exits_zero(demo_run: Run) -> None:
     assert summary["findings"] == [] and summary["unexpected"] == []
 
 
-def test_demo_counts_cover_types_methods_and_outcomes(
-    demo_run: Run,
-) -> None:
+def test_demo_counts_cover_every_type_and_entry_mode(demo_run: Run) -> None:
     summary, _data, out, _ = demo_run
     attempts = summary["attempts"]
-    assert isinstance(attempts, int) and 40 <= attempts <= 60
+    assert isinstance(attempts, int) and 40 <= attempts <= 80
     for key in ("by_type", "by_method", "by_outcome"):
         counts = summary[key]
         assert isinstance(counts, dict) and sum(counts.values()) == attempts
-    assert set(summary["by_type"]) == {"sale", "balance_inquiry"}
-    assert set(summary["by_method"]) == {"card_chip", "card_contactless", "card_magstripe"}
+    assert set(summary["by_type"]) == {
+        "sale",
+        "balance_inquiry",
+        "void",
+        "refund",
+        "preauth",
+        "preauth_completion",
+        "preauth_cancel",
+        "transfer",
+    }
+    assert set(summary["by_method"]) == {
+        "card_chip",
+        "card_contactless",
+        "card_magstripe",
+        "by_reference",
+    }
     assert set(summary["by_outcome"]) == {"approved", "declined"}
     codes = summary["by_response_code"]
-    assert isinstance(codes, dict) and {"00", "05", "14", "51", "54", "62"} <= set(codes)
-    # Two receipts (customer and merchant copy) per approved sale, each as text and ESC/POS.
-    approved_sales = (
-        attempts - summary["by_outcome"]["declined"] - summary["by_type"]["balance_inquiry"]
-    )
-    assert len(list(out.glob("*.txt"))) == len(list(out.glob("*.escpos"))) == 2 * approved_sales
+    assert {"00", "05", "13", "14", "51", "54", "55", "61", "62"} <= set(codes)
+    # Two copies of a receipt for every approved attempt that moves money, plus the
+    # settlement slip; each as text and as ESC/POS.
+    printed = summary["receipts"]["printed"]
+    approved_money = summary["by_outcome"]["approved"] - summary["by_type"]["balance_inquiry"]
+    assert printed == 2 * approved_money
+    assert len(list(out.glob("*.txt"))) == len(list(out.glob("*.escpos"))) == printed + 1
+
+
+def test_the_day_settles_balanced_and_the_batch_advances(demo_run: Run) -> None:
+    settlement = demo_run[0]["settlement"]
+    assert settlement["settled"] is True and settlement["response_code"] == "00"
+    assert settlement["balanced_first_time"] is True
+    assert settlement["slip_printed"] is True
+    assert int(settlement["next_batch"]) == int(settlement["batch"]) + 1
+
+
+def test_no_key_or_pin_block_in_clear_in_anything_the_demo_wrote(demo_run: Run) -> None:
+    _summary, data, out, _ = demo_run
+    engine = open_engine(sqlite_url(data / "terminal.db"))
+    with engine.connect() as connection:
+        keys = working_keys(connection, DEMO_TERMINAL.terminal_id, TEST_TMK)
+    engine.dispose()
+    assert keys is not None
+    secrets = [TEST_TMK, keys.pin_key, keys.mac_key]
+    for card in TEST_CARDS:
+        clear_block = pin_block_iso_0(card.pin, card.pan)
+        secrets += [clear_block, bytes.fromhex(encrypt_pin_block(card.pin, card.pan, keys.pin_key))]
+    forms = [
+        form
+        for secret in secrets
+        for form in (secret, secret.hex().encode(), secret.hex().upper().encode())
+    ]
+    for path in [p for p in [*data.rglob("*"), *out.rglob("*")] if p.is_file()]:
+        content = path.read_bytes()
+        assert not any(form in content for form in forms), (
+            f"a key or PIN block in clear in {path.name}"
+        )
 
 
 def test_no_full_card_number_in_anything_the_demo_wrote(demo_run: Run) -> None:

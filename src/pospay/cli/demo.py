@@ -78,6 +78,18 @@ def _print_summary(console: Console, result: DemoResult) -> None:
         f"issuer: {report.issuer_movements} movements · receipts printed: {result.receipts_printed}"
         f" (pending {result.receipts_pending}) in {result.out_dir}/"
     )
+    settlement = result.settlement
+    if settlement is not None:
+        how = (
+            "balanced"
+            if settlement.balanced_first_time
+            else f"after uploading {settlement.uploaded}"
+        )
+        console.print(
+            f"settlement 结算: batch {settlement.batch} response {settlement.response_code} "
+            f"({how}), {settlement.attempts_settled} attempts settled, "
+            f"next batch {settlement.next_batch}"
+        )
     console.print(f"databases and log: {result.data_dir}")
     for finding in report.findings:
         console.print(f"[red]✗ {finding.invariant}[/red] {finding.attempt}: {finding.detail}")

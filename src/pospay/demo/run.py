@@ -21,7 +21,13 @@ from pospay.storage import open_engine
 from pospay.storage.database import sqlite_url
 from pospay.terminal.card_read import CardRead
 from pospay.terminal.config import TerminalConfig
+from pospay.terminal.engine import Outcome, Terminal
+from pospay.terminal.operators import Credentials, Role
+from pospay.terminal.settlement import SettlementOutcome
 from pospay.transaction import Kind
+
+# The demo shop's operator passwords: demo data, printed in the README, never a real secret.
+DEMO_PASSWORDS = {"00": "admin-0000", "09": "super-0909", "01": "cashier-0101"}
 
 DEMO_TERMINAL = TerminalConfig(
     terminal_id="10000001",
@@ -42,10 +48,26 @@ class DemoResult:
     unexpected: list[str] = field(default_factory=list)
     receipts_printed: int = 0
     receipts_pending: int = 0
+    settlement: SettlementOutcome | None = None
+
+    def count(self, planned: PlannedAttempt, outcome: Outcome, plan: list[PlannedAttempt]) -> None:
+        """Count one attempt by what it was and how it ended."""
+        self.by_type[planned.kind.value] += 1
+        self.by_method["by_reference" if planned.is_follow_up else planned.method.value] += 1
+        self.by_outcome[outcome.state.value] += 1
+        self.by_response_code[outcome.response_code or "none"] += 1
+        self.receipts_printed += outcome.receipts_printed
+        self.receipts_pending += outcome.receipts_pending
+        if outcome.response_code != planned.expect:
+            got = outcome.response_code
+            self.unexpected.append(
+                f"voucher {outcome.voucher}: expected {planned.expect}, got {got}"
+            )
 
     @property
     def agreement(self) -> bool:
-        return self.report.agreement and not self.unexpected
+        settled = self.settlement is not None and self.settlement.settled
+        return self.report.agreement and not self.unexpected and settled
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -58,6 +80,7 @@ class DemoResult:
             "by_outcome": dict(sorted(self.by_outcome.items())),
             "by_response_code": dict(sorted(self.by_response_code.items())),
             "receipts": {"printed": self.receipts_printed, "pending": self.receipts_pending},
+            "settlement": self._settlement_json(),
             "invariants": self.report.by_invariant(),
             "findings": [
                 {"invariant": f.invariant, "attempt": f.attempt, "detail": f.detail}
@@ -66,6 +89,21 @@ class DemoResult:
             "unexpected": self.unexpected,
             "data_dir": str(self.data_dir),
             "out_dir": str(self.out_dir),
+        }
+
+    def _settlement_json(self) -> dict[str, Any] | None:
+        outcome = self.settlement
+        if outcome is None:
+            return None
+        return {
+            "batch": outcome.batch,
+            "settled": outcome.settled,
+            "response_code": outcome.response_code,
+            "balanced_first_time": outcome.balanced_first_time,
+            "uploaded": outcome.uploaded,
+            "attempts_settled": outcome.attempts_settled,
+            "next_batch": outcome.next_batch,
+            "slip_printed": outcome.slip_printed,
         }
 
 
@@ -98,56 +136,77 @@ async def _run(
 ) -> DemoResult:
     urls = {name: sqlite_url(data_dir / f"{name}.db") for name in ("host", "issuer", "terminal")}
     plan = plan_trading_day(seed)
-    on_start(len(plan))
-    result_counts: dict[str, Counter[str]] = {
-        name: Counter() for name in ("type", "method", "outcome", "code")
-    }
-    unexpected: list[str] = []
-    printed = pending = 0
+    on_start(len(plan) + 1)  # the attempts, then settlement
+    result = DemoResult(data_dir=data_dir, out_dir=out_dir, report=AgreementReport())
     async with HostNode(urls["host"], urls["issuer"], data_dir / "keys", iso_port=0) as host:
         node = TerminalNode(
             DEMO_TERMINAL, urls["terminal"], "127.0.0.1", host.port, DirectoryPrinter(out_dir)
         )
         async with node as terminal:
+            supervisor = await _staff(terminal)
             code = await terminal.sign_in()
             if code != "00":
                 raise RuntimeError(f"sign-in refused with response code {code}")
+            vouchers: list[str] = []
             for planned in plan:
-                card = CardRead(planned.pan, planned.expiry, planned.method)
-                if planned.kind is Kind.BALANCE_INQUIRY:
-                    outcome = await terminal.balance_inquiry(card)
-                else:
-                    outcome = await terminal.sale(card, planned.amount)
-                result_counts["type"][planned.kind.value] += 1
-                result_counts["method"][planned.method.value] += 1
-                result_counts["outcome"][outcome.state.value] += 1
-                result_counts["code"][outcome.response_code or "none"] += 1
-                printed += outcome.receipts_printed
-                pending += outcome.receipts_pending
-                if outcome.response_code != planned.expect:
-                    got = outcome.response_code
-                    unexpected.append(
-                        f"voucher {outcome.voucher}: expected {planned.expect}, got {got}"
-                    )
+                outcome = await _perform(terminal, planned, vouchers, supervisor)
+                vouchers.append(outcome.voucher)
+                result.count(planned, outcome, plan)
                 on_attempt(planned)
+            result.settlement = await terminal.settle(supervisor)
+            on_attempt(plan[-1])
     engines = {name: open_engine(url) for name, url in urls.items()}
     try:
-        report = check_agreement(engines["terminal"], engines["host"], engines["issuer"])
+        result.report = check_agreement(engines["terminal"], engines["host"], engines["issuer"])
     finally:
         for engine in engines.values():
             engine.dispose()
-    return DemoResult(
-        data_dir=data_dir,
-        out_dir=out_dir,
-        report=report,
-        by_type=result_counts["type"],
-        by_method=result_counts["method"],
-        by_outcome=result_counts["outcome"],
-        by_response_code=result_counts["code"],
-        unexpected=unexpected,
-        receipts_printed=printed,
-        receipts_pending=pending,
+    return result
+
+
+async def _staff(terminal: Terminal) -> Credentials:
+    """The demo shop's operators: an admin, a supervisor and the cashier on duty."""
+    admin = Credentials("00", DEMO_PASSWORDS["00"])
+    await terminal.operators.add("00", "店长 Manager", Role.ADMIN, admin.password)
+    await terminal.operators.add(
+        "09", "主管 Supervisor", Role.SUPERVISOR, DEMO_PASSWORDS["09"], by=admin
     )
+    await terminal.operators.add(
+        "01", "收银员 Cashier", Role.CASHIER, DEMO_PASSWORDS["01"], by=admin
+    )
+    await terminal.log_in(Credentials("01", DEMO_PASSWORDS["01"]))
+    return Credentials("09", DEMO_PASSWORDS["09"])
+
+
+async def _perform(
+    terminal: Terminal, planned: PlannedAttempt, vouchers: list[str], supervisor: Credentials
+) -> Outcome:
+    if planned.follows is not None:
+        original = vouchers[planned.follows]
+        if planned.kind is Kind.VOID:
+            return await terminal.void(original, supervisor=supervisor)
+        if planned.kind is Kind.REFUND:
+            return await terminal.refund(original, planned.amount, supervisor=supervisor)
+        if planned.kind is Kind.PREAUTH_COMPLETION:
+            return await terminal.complete(original, planned.amount)
+        return await terminal.cancel_preauth(original)
+    card = card_read(planned)
+    if planned.kind is Kind.BALANCE_INQUIRY:
+        return await terminal.balance_inquiry(card)
+    if planned.kind is Kind.PREAUTH:
+        return await terminal.preauth(card, planned.amount)
+    if planned.kind is Kind.TRANSFER:
+        assert planned.target_pan is not None
+        return await terminal.transfer(card, planned.target_pan, planned.amount)
+    return await terminal.sale(card, planned.amount)
+
+
+def card_read(planned: PlannedAttempt) -> CardRead:
+    """What the card reader would hand the terminal for this step."""
+    if planned.card is None:
+        assert planned.pan is not None
+        return CardRead(planned.pan, "3012", planned.method)
+    return CardRead(planned.card.pan, planned.card.expiry, planned.method, pin=planned.pin)
 
 
 def _log_to(path: Path) -> logging.Handler:
