@@ -68,7 +68,7 @@ async def test_each_disagreement_is_reported_under_its_invariant(
     async with host_node(database, tmp_path / "keys") as host:
         async with terminal_node(database, host, DirectoryPrinter(tmp_path / "r")) as terminal:
             await terminal.sign_in()
-            outcome = await terminal.sale(CardRead(CARD.pan, CARD.expiry), Money(2_500, "CNY"))
+            outcome = await terminal.sale(CardRead.for_test_card(CARD), Money(2_500, "CNY"))
         assert outcome.approved
         assert check_agreement(host.host_engine, host.host_engine, host.issuer_engine).agreement
         engine = host.issuer_engine if party == "issuer" else host.host_engine

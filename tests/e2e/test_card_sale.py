@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from databases import Database
 from nodes import CONFIG, host_node, terminal_node
 from pospay.audit import check_agreement
+from pospay.emv import SimulatedCard, TerminalData
 from pospay.errors import PrinterFault
 from pospay.host.tables import host_journal
 from pospay.iso8583 import decode, encode, read_frame, write_frame
@@ -29,7 +30,7 @@ CARD = TEST_CARDS[0]
 
 
 def card(method: Method = Method.CARD_CHIP) -> CardRead:
-    return CardRead(CARD.pan, CARD.expiry, method)
+    return CardRead.for_test_card(CARD, method)
 
 
 async def test_approved_sale_is_recorded_everywhere_and_printed(
@@ -132,6 +133,9 @@ async def test_duplicate_transmission_replays_the_stored_response(
     async with host_node(database, tmp_path / "keys") as host:
         async with terminal_node(database, host, DirectoryPrinter(tmp_path / "r")) as terminal:
             assert await terminal.sign_in() == "00"
+        now = datetime.now(UTC)
+        chip = SimulatedCard(CARD.pan, CARD.psn)
+        icc = chip.generate_ac(TerminalData(4321, "156", "156", now, bytes(4)))
         request = {
             "t": "0200",
             "2": CARD.pan,
@@ -143,10 +147,12 @@ async def test_duplicate_transmission_replays_the_stored_response(
             "13": "1126",
             "14": CARD.expiry,
             "22": "051",
+            "23": f"0{CARD.psn}",
             "25": "00",
             "41": CONFIG.terminal_id,
             "42": CONFIG.merchant_id,
             "49": "156",
+            "55": icc.field_55().hex().upper(),
             "60": "000001",
         }
         # The terminal's MAC key of that sign-in (same database as the host's, here).

@@ -20,6 +20,7 @@ from databases import Database
 from nodes import CONFIG, host_node, terminal_node
 from pospay.audit import check_agreement
 from pospay.cards import pan_reference
+from pospay.emv import SimulatedCard
 from pospay.errors import OriginalNotFound
 from pospay.host.tables import host_journal
 from pospay.iso8583.fields import amount_field, transmission_field
@@ -27,7 +28,7 @@ from pospay.iso8583.messages import original_data_field
 from pospay.issuer.card_file import card_account_id
 from pospay.issuer.follow_ups import HOLDS_ACCOUNT
 from pospay.issuer.ledger import approved_movements, balance
-from pospay.issuer.test_cards import TEST_CARDS, UNKNOWN_CARD_PAN
+from pospay.issuer.test_cards import TEST_CARDS, UNKNOWN_CARD_PAN, find_card
 from pospay.money import Money
 from pospay.printer import DirectoryPrinter
 from pospay.runtime import HostNode, load_or_create_key
@@ -47,7 +48,10 @@ def cny(minor: int) -> Money:
 
 
 def card(pan: str = RICH.pan, expiry: str = RICH.expiry) -> CardRead:
-    return CardRead(pan, expiry, Method.CARD_CHIP)
+    """A chip read of `pan`; the expiry may differ from the card's, as a test needs."""
+    known = find_card(pan)
+    psn = known.psn if known is not None else "01"
+    return CardRead(pan, expiry, Method.CARD_CHIP, f"0{psn}", icc=SimulatedCard(pan, psn))
 
 
 @dataclasses.dataclass

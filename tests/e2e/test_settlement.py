@@ -39,7 +39,7 @@ from pospay.terminal.tables import terminal_journal, terminal_settlement, termin
 from pospay.transaction import Event, Kind, Method, State, apply
 
 CARD = TEST_CARDS[0]
-READ = CardRead(CARD.pan, CARD.expiry, Method.CARD_CHIP)
+READ = CardRead.for_test_card(CARD, Method.CARD_CHIP)
 ADMIN = Credentials("A1", "admin-secret-1")
 SUPERVISOR = Credentials("S1", "supervisor-secret-1")
 CASHIER = Credentials("C1", "cashier-secret-1")

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -51,6 +51,9 @@ MERCHANT = "898310048160002"
 CARD_PIN = "1234"
 # Section 2.1: the test terminal master key of every test terminal.
 TEST_TMK = bytes.fromhex("0123456789ABCDEFFEDCBA9876543210")
+# Section 2.2: the test issuer master key for application cryptograms, and the card's PSN.
+TEST_IMK_AC = bytes.fromhex("89ABCDEF0123456776543210FEDCBA98")
+CARD_PSN = "01"
 
 
 # The cryptography of section 2.1, from the DES block cipher alone.
@@ -63,9 +66,12 @@ def tdes(key: bytes, data: bytes, *, decrypt: bool = False) -> bytes:
     return worker.update(data) + worker.finalize()
 
 
-def retail_mac(key: bytes, data: bytes) -> bytes:
-    """ISO 9797-1 MAC algorithm 3, padding method 2."""
-    data += b"\x80" + bytes(-(len(data) + 1) % 8)
+def retail_mac(key: bytes, data: bytes, *, padding: int = 2) -> bytes:
+    """ISO 9797-1 MAC algorithm 3, padding method 2 (or 1: zeros, as few as needed)."""
+    if padding == 2:
+        data += b"\x80" + bytes(-(len(data) + 1) % 8)
+    else:
+        data += bytes(-len(data) % 8)
     left, right = key[:8] * 2, key[8:] * 2
     state = bytes(8)
     for start in range(0, len(data), 8):
@@ -93,6 +99,60 @@ def pin_block(pin: str, pan: str, pin_key: bytes) -> str:
     pan_field = bytes.fromhex("0000" + pan[-13:-1])
     clear = bytes(a ^ b for a, b in zip(pin_field, pan_field, strict=True))
     return tdes(pin_key, clear).hex().upper()
+
+
+# The chip of section 2.2: Visa CVN 10 from the DES block cipher alone.
+
+
+def icc_master_key(pan: str, psn: str) -> bytes:
+    """EMV option A: the rightmost 16 digits of PAN || PSN, encrypted, and again inverted."""
+    y = bytes.fromhex((pan + psn)[-16:])
+    return tdes(TEST_IMK_AC, y) + tdes(TEST_IMK_AC, bytes(b ^ 0xFF for b in y))
+
+
+def ber_tlv(tags: dict[str, bytes]) -> bytes:
+    """Field 55: tag, one length byte (every value here is shorter than 128 bytes), value."""
+    return b"".join(bytes.fromhex(tag) + bytes([len(value)]) + value for tag, value in tags.items())
+
+
+def read_ber_tlv(data: bytes) -> dict[str, bytes]:
+    tags, position = {}, 0
+    while position < len(data):
+        tag_length = 2 if data[position] & 0x1F == 0x1F else 1
+        tag = data[position : position + tag_length].hex().upper()
+        length = data[position + tag_length]
+        start = position + tag_length + 1
+        tags[tag] = data[start : start + length]
+        position = start + length
+    return tags
+
+
+def icc_data(amount_minor: int, transaction_type: str, atc: int) -> tuple[str, bytes]:
+    """Field 55 of a chip request (hex) and its ARQC, as the test card's chip makes it."""
+    tags = {
+        "9F02": bytes.fromhex(f"{amount_minor:012d}"),
+        "9F03": bytes(6),
+        "9F1A": bytes.fromhex("0" + CNY),
+        "95": bytes.fromhex("0000008000"),
+        "5F2A": bytes.fromhex("0" + CNY),
+        "9A": bytes.fromhex(datetime.now(UTC).strftime("%y%m%d")),
+        "9C": bytes.fromhex(transaction_type),
+        "9F37": bytes.fromhex("1A2B3C4D"),
+        "82": bytes.fromhex("1800"),
+        "9F36": atc.to_bytes(2, "big"),
+    }
+    cvr = bytes.fromhex("03A00000")
+    arqc = retail_mac(icc_master_key(CARD_PAN, CARD_PSN), b"".join(tags.values()) + cvr, padding=1)
+    tags |= {"9F10": bytes.fromhex("06010A") + cvr, "9F27": b"\x80", "9F26": arqc}
+    return ber_tlv(tags).hex().upper(), arqc
+
+
+def arpc_ok(arqc: bytes, field_55: str, response_code: str) -> bool:
+    """Tag 91 of an answer: ARPC (method 1) || ARC, the ARC the response code in ASCII."""
+    issuer_data = read_ber_tlv(bytes.fromhex(field_55)).get("91", b"")
+    arc = response_code.encode()
+    block = bytes(a ^ b for a, b in zip(arqc, arc + bytes(6), strict=True))
+    return issuer_data == tdes(icc_master_key(CARD_PAN, CARD_PSN), block) + arc
 
 
 # The client: framing (docs section 1) and encoding (section 2) with pyiso8583 and SPEC.
@@ -150,6 +210,11 @@ class Terminal:
     stan: int = 0
     pin_key: bytes | None = None
     mac_key: bytes | None = None
+    atc: int = 0  # the chip's transaction counter
+    arqcs: dict[str, bytes] = field(default_factory=dict)  # by STAN
+
+    def arpc_ok(self, request: Document, answer: Document) -> bool:
+        return arpc_ok(self.arqcs[request["11"]], answer.get("55", ""), answer["39"])
 
     def signed_in(self, answer: Document) -> Document:
         """Take the working keys of an 0810."""
@@ -209,6 +274,12 @@ class Terminal:
         }
         if amount_minor is not None:
             request["4"] = f"{amount_minor:012d}"
+        if entry_mode in (CHIP, CONTACTLESS):
+            self.atc += 1
+            request["23"] = "0" + CARD_PSN
+            request["55"], self.arqcs[stan] = icc_data(
+                amount_minor or 0, processing_code[:2], self.atc
+            )
         if pin is not None:
             assert self.pin_key is not None
             request["52"] = pin_block(pin, CARD_PAN, self.pin_key)
@@ -328,6 +399,7 @@ async def test_sign_in_sale_and_balance_inquiry(host: Host, client: SpecClient) 
     assert terminal.mac_ok(sale), "every financial answer carries a MAC under the TAK"
     assert len(sale["38"]) == 6, "an approval carries its approval code"
     assert re.fullmatch(r"\d{12}", sale["37"])
+    assert terminal.arpc_ok(sale_request, sale), "the chip accepts the issuer's ARPC (tag 91)"
     for echoed in ("3", "4", "7", "11", "41", "42", "49"):
         assert sale[echoed] == sale_request[echoed], f"field {echoed} is echoed"
     assert "2" not in sale, "the card number is never echoed"

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy import Engine, func, select
 from databases import Database
 from pospay.channels import CardAuthorisation, CardChannel, CardResult
 from pospay.clock import SystemClock
+from pospay.emv import SimulatedCard, TerminalData
 from pospay.host.reversals import reversals
 from pospay.host.service import HostService, HostSettings
 from pospay.host.tables import host_journal
@@ -113,6 +115,8 @@ async def running_host(
 
 
 def sale(stan: str, minor: int, transmission_at: str = "1126100000") -> Message:
+    chip = SimulatedCard(CARD.pan, CARD.psn)
+    icc = chip.generate_ac(TerminalData(minor, "156", "156", datetime(2026, 11, 26), bytes(4)))
     return {
         "t": "0200",
         "2": CARD.pan,
@@ -124,10 +128,12 @@ def sale(stan: str, minor: int, transmission_at: str = "1126100000") -> Message:
         "13": "1126",
         "14": CARD.expiry,
         "22": "051",
+        "23": f"0{CARD.psn}",
         "25": "00",
         "41": TERMINAL,
         "42": MERCHANT,
         "49": "156",
+        "55": icc.field_55().hex().upper(),
         "60": "000001",
     }
 

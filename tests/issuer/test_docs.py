@@ -17,6 +17,7 @@ import pytest
 from pospay.iso8583.response_codes import RESPONSE_CODES
 from pospay.issuer import MAGIC_AMOUNTS, SINGLE_SALE_LIMIT, TEST_CARDS, UNKNOWN_CARD_PAN
 from pospay.money import Money
+from pospay.security.test_keys import TEST_IMK_AC, TEST_PIN_VERIFICATION_KEY
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "test-cards.md"
 
@@ -45,10 +46,19 @@ def page() -> dict[str, str]:
 
 def test_every_test_card_is_documented_as_it_is(page: dict[str, str]) -> None:
     expected = [
-        [c.pan, c.brand.value, c.expiry, c.pin, shown(c.opening_balance), c.holder, c.behaviour]
+        [
+            *(c.pan, c.psn, c.brand.value, c.expiry, c.pin),
+            *(shown(c.opening_balance), c.holder, c.behaviour),
+        ]
         for c in TEST_CARDS
     ]
     assert table(page["Test cards"]) == expected
+
+
+def test_the_test_keys_are_documented_as_they_are(page: dict[str, str]) -> None:
+    rows = {row[0]: row[1] for row in table(page["Test keys"])}
+    assert rows["IMK-AC"] == TEST_IMK_AC.hex().upper()
+    assert rows["PIN verification key"] == TEST_PIN_VERIFICATION_KEY.hex().upper()
 
 
 def test_the_unknown_card_is_documented(page: dict[str, str]) -> None:

@@ -42,7 +42,7 @@ CARD = TEST_CARDS[0]
 
 
 def read(pin: str | None = None) -> CardRead:
-    return CardRead(CARD.pan, CARD.expiry, Method.CARD_CHIP, pin=pin)
+    return CardRead.for_test_card(CARD, Method.CARD_CHIP, pin=pin)
 
 
 class TamperingLink:
@@ -232,8 +232,8 @@ async def test_online_pin_wrong_wrong_exceeded_and_right_pin(
         locked = await terminal.sale(read(pin=CARD.pin), Money(100, "CNY"))
         assert locked.response_code == "75", "after three wrong PINs even the right one fails"
         # A right PIN resets the count: two wrong, one right, two wrong is never 75.
-        card = CardRead(other.pan, other.expiry, Method.CARD_CHIP, pin="000000")
-        good = CardRead(other.pan, other.expiry, Method.CARD_CHIP, pin=other.pin)
+        card = CardRead.for_test_card(other, Method.CARD_CHIP, pin="000000")
+        good = CardRead.for_test_card(other, Method.CARD_CHIP, pin=other.pin)
         sequence = [card, card, good, card, card]
         answers = [(await terminal.sale(c, Money(100, "CNY"))).response_code for c in sequence]
         assert answers == ["55", "55", "00", "55", "55"]

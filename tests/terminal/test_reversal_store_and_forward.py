@@ -40,7 +40,7 @@ from pospay.terminal.reversals import ReversalState, reversals
 from pospay.transaction import Kind, Method, State
 
 CARD = TEST_CARDS[0]
-READ = CardRead(CARD.pan, CARD.expiry, Method.CARD_CHIP)
+READ = CardRead.for_test_card(CARD, Method.CARD_CHIP)
 
 
 class FaultyLink:

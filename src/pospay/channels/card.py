@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from pospay.money import Money
-from pospay.transaction import Kind
+from pospay.transaction import Kind, Method
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,12 @@ class CardAuthorisation:
     original_reference: str | None = None
     # A transfer: the card credited (only in memory, like `pan`).
     target_pan: str | None = field(default=None, repr=False)
+    # How the card was read (field 22); None for a follow-up.
+    method: Method | None = None
+    # Field 23, the PAN sequence number (3 digits): with the PAN it selects the chip's key.
+    card_sequence: str = ""
+    # Field 55 of a chip or contactless request: the ICC data with the ARQC (BER-TLV).
+    icc_data: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +49,8 @@ class CardResult:
     auth_code: str | None  # six characters when approved
     balance: Money | None  # available balance, for inquiries and after approvals
     reason: str  # why, in a sentence, for the journal
+    # Tag 91 for a chip request whose ARQC verified: ARPC || ARC, for the card to check.
+    issuer_authentication_data: bytes | None = None
 
 
 class CardChannel(Protocol):

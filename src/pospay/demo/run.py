@@ -206,7 +206,7 @@ def card_read(planned: PlannedAttempt) -> CardRead:
     if planned.card is None:
         assert planned.pan is not None
         return CardRead(planned.pan, "3012", planned.method)
-    return CardRead(planned.card.pan, planned.card.expiry, planned.method, pin=planned.pin)
+    return CardRead.for_test_card(planned.card, planned.method, pin=planned.pin)
 
 
 def _log_to(path: Path) -> logging.Handler:

@@ -37,6 +37,9 @@ class RequestRecord:
     batch: str
     # A void, refund, completion or cancel: the journal row of the attempt it acts on.
     original_id: int | None = None
+    # Fields 22 and 23 as received (none for a follow-up, which carries no card).
+    pos_entry_mode: str | None = None
+    card_sequence: str | None = None
 
 
 def find_request(
@@ -104,6 +107,7 @@ def record_outcome(
     balance_minor: int | None,
     reason: str,
     now: datetime,
+    issuer_auth_data: str | None = None,
 ) -> Row[Any]:
     """Apply `event` to the row's state and store the answer."""
     transition(
@@ -116,6 +120,7 @@ def record_outcome(
         auth_code=auth_code,
         balance_minor=balance_minor,
         reason=reason,
+        issuer_auth_data=issuer_auth_data,
     )
     return _row(connection, row_id)
 

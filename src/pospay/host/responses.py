@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from pospay.emv import encode_icc_data
+from pospay.emv.icc_data import ISSUER_AUTHENTICATION_DATA
 from pospay.errors import MessageFormatError
 from pospay.iso8583 import Message
 from pospay.iso8583.fields import amount_field, balance_field
@@ -38,6 +40,9 @@ def card_response(row: Row[Any]) -> Message:
         response["38"] = row.auth_code
     if row.balance_minor is not None:
         response["54"] = balance_field(Money(row.balance_minor, row.currency))
+    if row.issuer_auth_data:
+        tags = {ISSUER_AUTHENTICATION_DATA: bytes.fromhex(row.issuer_auth_data)}
+        response["55"] = encode_icc_data(tags).hex().upper()
     return response
 
 

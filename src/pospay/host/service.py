@@ -41,6 +41,7 @@ from sqlalchemy import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
 from pospay.cards import luhn_valid, mask_merchant, pan_reference
+from pospay.cards.track2 import read_track2
 from pospay.channels import CardAuthorisation, CardChannel, CardResult
 from pospay.clock import Clock
 from pospay.errors import BadInput, MessageFormatError
@@ -167,6 +168,8 @@ class HostService:
             pan_masked=mask_merchant(pan) if len(pan) >= 13 else "*" * len(pan),
             pan_ref=pan_reference(pan, self._settings.pan_key),
             batch=request["60"][:6],
+            pos_entry_mode=request["22"],
+            card_sequence=request.get("23"),
         )
 
     async def handle(self, request: Message) -> Message | None:
@@ -218,6 +221,8 @@ class HostService:
     async def _authorise(self, kind: Kind, request: Message) -> Message:
         # A follow-up carries no card: the original its field 37 names supplies it.
         follow_up = kind in ORIGINAL_KIND
+        if not follow_up:
+            _check_track2(request)
         pan = request.get("2", "")
         if kind is Kind.BALANCE_INQUIRY:
             amount = Money(0, read_amount({"4": "0", "49": request["49"]}).currency)
@@ -237,6 +242,8 @@ class HostService:
             pan_masked=mask_merchant(pan) if len(pan) >= 13 else "*" * len(pan),
             pan_ref="" if follow_up else pan_reference(pan, self._settings.pan_key),
             batch=request["60"][:6],
+            pos_entry_mode=None if follow_up else request["22"],
+            card_sequence=None if follow_up else request.get("23"),
         )
         local_decline = None if follow_up else self._local_decline(kind, request, amount)
         now = self._clock.now()
@@ -284,6 +291,11 @@ class HostService:
                 balance_minor=answer.balance.minor if answer.balance is not None else None,
                 reason=answer.reason,
                 now=self._clock.now(),
+                issuer_auth_data=(
+                    None
+                    if answer.issuer_authentication_data is None
+                    else answer.issuer_authentication_data.hex().upper()
+                ),
             )
             if follow_up and State(done.state) is State.APPROVED:
                 originals.apply_to_original(connection, done, self._clock.now())
@@ -380,6 +392,9 @@ class HostService:
             pin_block=await self._translated_pin_block(request),
             original_reference=request["37"] if kind in ORIGINAL_KIND else None,
             target_pan=request.get("103"),
+            method=None if kind in ORIGINAL_KIND else method_of(request),
+            card_sequence=request.get("23", ""),
+            icc_data=bytes.fromhex(request["55"]) if "55" in request else None,
         )
         try:
             return await asyncio.wait_for(
@@ -427,3 +442,16 @@ class HostService:
                 assert response is not None
                 return response
             await asyncio.sleep(0.05)
+
+
+def _check_track2(request: Message) -> None:
+    """A magnetic-stripe request must carry track 2 (field 35), and track 2 must name the
+    card and expiry of fields 2 and 14; otherwise the request is a format error (30).
+    Track 2 is read here, in memory, and never stored or logged."""
+    if "35" not in request:
+        if method_of(request) is Method.CARD_MAGSTRIPE:
+            raise MessageFormatError("a magnetic-stripe request needs field 35", field="35")
+        return
+    track = read_track2(request["35"])
+    if (track.pan, track.expiry) != (request.get("2"), request.get("14")):
+        raise MessageFormatError("track 2 differs from fields 2 and 14", field="35")

@@ -62,6 +62,12 @@ host_journal = Table(
     Column("reason", Text, nullable=False, server_default=""),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # Field 22 (POS entry mode) and field 23 (card sequence number) as received.
+    Column("pos_entry_mode", String(3), nullable=True),
+    Column("card_sequence", String(3), nullable=True),
+    # Tag 91 of the answer (ARPC || ARC, hex), so a replayed 0210 carries it too. It is
+    # the issuer's cryptogram, not cardholder data; track 2 and field 55 are never kept.
+    Column("issuer_auth_data", String(20), nullable=True),
     UniqueConstraint("terminal_id", "stan", "transmission_at", name="uq_host_journal_request"),
     CheckConstraint("amount_minor >= 0", name="ck_host_journal_amount"),
 )

@@ -69,6 +69,8 @@ REQUIRED_FIELDS: dict[Kind, tuple[str, ...]] = {
 REVERSAL_NO_RESPONSE = "98"  # no (usable) response within the timeout
 REVERSAL_TERMINAL_RESTART = "06"  # the terminal restarted with the attempt in flight
 REVERSAL_BAD_MAC = "A0"  # reserved: the response failed its MAC check
+# The answer approved a chip attempt but the card found its ARPC (tag 91) wrong or missing.
+REVERSAL_ISSUER_AUTH_FAILED = "A1"
 
 _INSTITUTION_ZEROS = "0" * 11
 

@@ -69,6 +69,12 @@ _TABLE = [
         "98", "Reversal: no response received", "交易超时，已冲正", "No response, reversed"
     ),
     ResponseCode("A0", "MAC verification failed", "MAC校验错", "MAC error, sign in again"),
+    ResponseCode(
+        "A1",
+        "Reversal: issuer authentication (ARPC) failed",
+        "发卡行认证失败，已冲正",
+        "Issuer auth failed, reversed",
+    ),
 ]
 
 RESPONSE_CODES: dict[str, ResponseCode] = {entry.code: entry for entry in _TABLE}

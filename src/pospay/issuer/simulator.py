@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TypeVar
 
 from sqlalchemy import Connection
@@ -40,6 +41,7 @@ from pospay.issuer.follow_ups import (
     card_movement,
     undone_by,
 )
+from pospay.issuer.icc import authentication_data, needs_arqc, verify_arqc
 from pospay.issuer.ledger import (
     Account,
     AccountKind,
@@ -53,6 +55,7 @@ from pospay.issuer.ledger import (
 from pospay.issuer.pins import PinKeys, install_pin, verify_pin
 from pospay.issuer.test_cards import TEST_CARDS
 from pospay.money import Money
+from pospay.security.test_keys import TEST_IMK_AC
 from pospay.storage import GroupCommitter
 from pospay.transaction import Kind
 from pospay.transaction.follow_ups import ORIGINAL_KIND
@@ -79,6 +82,7 @@ class IssuerSimulator:
         currency: str = "CNY",
         pin_keys: PinKeys | None = None,
         completion_tolerance_percent: int = COMPLETION_TOLERANCE_PERCENT,
+        imk_ac: bytes = TEST_IMK_AC,
     ) -> None:
         self._committer = committer
         self._clock = clock
@@ -87,6 +91,8 @@ class IssuerSimulator:
         self._pin_keys = pin_keys or PinKeys()
         # How far a pre-authorisation completion may exceed its hold, in percent.
         self._tolerance = completion_tolerance_percent
+        # The issuer master key for application cryptograms (`issuer.icc`).
+        self._imk_ac = imk_ac
 
     async def install_test_cards(self) -> None:
         """Open the settlement, funding and test card accounts and fund the cards, once."""
@@ -153,7 +159,12 @@ class IssuerSimulator:
         pan_ref, pan_masked = _card_identity(request.pan, self._pan_key)
         card = None if pan_ref is None else card_on_file(conn, pan_ref)
         refusal = None
-        if card is not None and request.pin_block is not None:
+        chip = card is not None and needs_arqc(request)
+        if chip:
+            # The card is authenticated first: nothing else is decided for a forged one.
+            refusal = verify_arqc(request, self._imk_ac)
+            chip = refusal is None
+        if refusal is None and card is not None and request.pin_block is not None:
             # The PIN is checked before anything else about the card: a wrong PIN counts.
             refusal = verify_pin(
                 conn, card.account_id, request.pan, request.pin_block, self._pin_keys
@@ -165,6 +176,9 @@ class IssuerSimulator:
             answer, entry_id = self._approve(conn, request, card)
         else:
             answer = _declined(request.reference, refusal)
+        if chip:
+            issuer_data = authentication_data(request, self._imk_ac, answer.response_code)
+            answer = replace(answer, issuer_authentication_data=issuer_data)
         record_authorisation(
             conn,
             kind=request.kind,

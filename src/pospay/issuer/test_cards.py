@@ -28,6 +28,8 @@ class TestCard:
     holder: str
     behaviour: str  # what the card does, in one line, for the docs
     status: str = "active"  # active | restricted
+    # PAN sequence number (EMV 5F34): with the PAN, selects the card's ICC master key.
+    psn: str = "01"
 
     __test__ = False  # not a pytest test class, despite the name
 
@@ -38,7 +40,7 @@ TEST_CARDS: tuple[TestCard, ...] = (
     TestCard("6212345600000012", Brand.UNIONPAY, "3012", "123456", Money(5_000_000, "CNY"),
              "ZHANG SAN", "approves; 50,000.00 available"),
     TestCard("6225880000000027", Brand.UNIONPAY, "2912", "654321", Money(1_000_000, "CNY"),
-             "LI SI", "approves; 10,000.00 available"),
+             "LI SI", "approves; 10,000.00 available; a replacement card (PSN 02)", psn="02"),
     TestCard("4000200000000016", Brand.VISA, "2811", "1234", Money(2_000_000, "CNY"),
              "WANG WU", "approves; 20,000.00 available"),
     TestCard("5413330000000001", Brand.MASTERCARD, "2906", "4321", Money(2_000_000, "CNY"),

@@ -24,3 +24,9 @@ TEST_DECIMALISATION_TABLE = "0123456789012345"
 def terminal_master_key(terminal_id: str) -> bytes:
     """The TMK of `terminal_id`: the one test TMK, for every terminal."""
     return TEST_TMK
+
+
+# The issuer's master key for application cryptograms (IMK-AC) of every test card: each
+# card's ICC master key is derived from it, PAN and PAN sequence number (EMV option A).
+# The simulated chip cards (`pospay.emv.card`) and the issuer simulator share it.
+TEST_IMK_AC = bytes.fromhex("89ABCDEF0123456776543210FEDCBA98")

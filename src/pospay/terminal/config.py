@@ -17,6 +17,7 @@ class TerminalConfig:
     merchant_id: str
     merchant_name: str
     currency: str = "CNY"
+    country: str = "156"  # ISO 3166 numeric, the terminal country code of chip data (9F1A)
     operator: str = "01"
     response_timeout: float = 30.0
     paper_mm: int = 58

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,7 +36,16 @@ from sqlalchemy import Connection, Row
 
 from pospay.cards import brand_of, mask_merchant
 from pospay.clock import Clock
-from pospay.errors import LinkError, MacFailure, OriginalNotFound, OutcomeUnknown, PrinterFault
+from pospay.emv import IccData, SimulatedCard, TerminalData, decode_icc_data
+from pospay.emv.icc_data import ISSUER_AUTHENTICATION_DATA
+from pospay.errors import (
+    LinkError,
+    MacFailure,
+    MessageFormatError,
+    OriginalNotFound,
+    OutcomeUnknown,
+    PrinterFault,
+)
 from pospay.iso8583 import Message, describe
 from pospay.iso8583.fields import (
     amount_field,
@@ -49,13 +59,14 @@ from pospay.iso8583.messages import (
     PROCESSING_CODES,
     REQUEST_MTI,
     REVERSAL_BAD_MAC,
+    REVERSAL_ISSUER_AUTH_FAILED,
     REVERSAL_NO_RESPONSE,
     SIGN_IN_CODE,
     response_mti,
 )
 from pospay.money import Money, currency_numeric
 from pospay.printer import ReceiptPrinter
-from pospay.security.keys import WorkingKeys, decrypt_under, read_working_keys_field
+from pospay.security.keys import RandomBytes, WorkingKeys, decrypt_under, read_working_keys_field
 from pospay.security.pin import PIN_SECURITY_CONTROL, encrypt_pin_block
 from pospay.storage import GroupCommitter
 from pospay.terminal import journal, keys, reversals
@@ -116,6 +127,7 @@ class Terminal:
         *,
         sleep: Sleep = asyncio.sleep,
         password_hasher: PasswordHasher | None = None,
+        unpredictable: RandomBytes = secrets.token_bytes,
     ) -> None:
         self.config = config
         self._committer = committer
@@ -127,6 +139,8 @@ class Terminal:
         policy = SupervisorPolicy(config.supervisor_kinds)
         self.operators = Operators(committer, config.terminal_id, clock, policy, password_hasher)
         self._session: Operator | None = None
+        # Where the unpredictable numbers (9F37) given to the chip come from.
+        self._unpredictable = unpredictable
 
     async def open(self) -> None:
         """Create the terminal's counters on first start, and queue a reversal for every
@@ -321,6 +335,7 @@ class Terminal:
         supervisor_id = await self.require(kind, supervisor)
         await self.flush_reversals()
         now = self._clock.now()
+        emv = None if card.icc is None else self._generate_ac(card.icc, kind, amount, now)
         record = journal.AttemptRecord(
             terminal_id=self.config.terminal_id,
             kind=kind,
@@ -332,14 +347,36 @@ class Terminal:
             operator=self.operator_id(operator),
             supervisor=supervisor_id,
             transmission_at=transmission_field(now),
+            pos_entry_mode=ENTRY_MODES[card.method],
+            card_sequence=card.sequence,
+            emv=emv,
         )
         row = await self._committer.run(
             lambda connection: journal.record_attempt(connection, record, now)
         )
         request = self._card_request(kind, card, amount, row) | self._pin_fields(card)
+        if emv is not None:
+            request["55"] = emv.field_55().hex().upper()
+        if card.track2 is not None:
+            request["35"] = card.track2
         if target_pan is not None:
             request["103"] = target_pan
-        return await self._exchange(row, request)
+        chip = None if card.icc is None or emv is None else (card.icc, emv)
+        return await self._exchange(row, request, chip)
+
+    def _generate_ac(
+        self, card: SimulatedCard, kind: Kind, amount: Money, now: datetime
+    ) -> IccData:
+        """Ask the chip for its ARQC over this attempt's data (first GENERATE AC)."""
+        terminal_data = TerminalData(
+            amount_minor=amount.minor,
+            currency_numeric=currency_numeric(amount.currency),
+            country_numeric=self.config.country,
+            date=now,
+            unpredictable_number=self._unpredictable(4),
+            transaction_type=PROCESSING_CODES[kind][:2],
+        )
+        return card.generate_ac(terminal_data)
 
     async def _follow_up(
         self,
@@ -374,6 +411,8 @@ class Terminal:
             supervisor=supervisor_id,
             transmission_at=transmission_field(now),
             original_id=original.id,
+            pos_entry_mode=original.pos_entry_mode,
+            card_sequence=original.card_sequence,
         )
         row = await self._committer.run(
             lambda connection: journal.record_attempt(connection, record, now)
@@ -397,8 +436,14 @@ class Terminal:
             request["38"] = original.auth_code
         return await self._exchange(row, request)
 
-    async def _exchange(self, row: Row[Any], request: Message) -> Outcome:
-        """Send the request of the recorded attempt `row` and settle its outcome."""
+    async def _exchange(
+        self,
+        row: Row[Any],
+        request: Message,
+        chip: tuple[SimulatedCard, IccData] | None = None,
+    ) -> Outcome:
+        """Send the request of the recorded attempt `row` and settle its outcome; for a
+        chip attempt, an approval stands only if the card accepts the issuer's ARPC."""
         try:
             response = await self._link.exchange(request, timeout=self.config.response_timeout)
         except LinkError as error:
@@ -412,6 +457,11 @@ class Terminal:
         if event is Event.TIME_OUT:
             log.warning("attempt %s response unusable: %s", row.local_ref, reason)
             return await self._reverse(row, reason)
+        if event is Event.APPROVE and chip is not None:
+            failure = _issuer_authentication_failure(chip, response)
+            if failure is not None:
+                log.warning("attempt %s approved but %s: reversing", row.local_ref, failure)
+                return await self._reverse(row, failure, REVERSAL_ISSUER_AUTH_FAILED)
         return await self._finish(row, event, usable, reason)
 
     async def _reverse(
@@ -565,3 +615,20 @@ class Terminal:
             await self._committer.run(self._marker(receipt_id, self._clock.now()))
             printed += 1
         return printed
+
+
+def _issuer_authentication_failure(
+    chip: tuple[SimulatedCard, IccData], response: Message
+) -> str | None:
+    """None if the card accepts tag 91 of the response (EXTERNAL AUTHENTICATE); else why not."""
+    card, emv = chip
+    try:
+        tags = decode_icc_data(bytes.fromhex(response.get("55", "")))
+    except (MessageFormatError, ValueError):
+        return "issuer authentication failed: field 55 of the answer is not BER-TLV"
+    issuer_data = tags.get(ISSUER_AUTHENTICATION_DATA)
+    if issuer_data is None:
+        return "issuer authentication failed: the answer carries no ARPC (tag 91)"
+    if not card.external_authenticate(emv.arqc, issuer_data):
+        return "issuer authentication failed: the card rejected the ARPC"
+    return None

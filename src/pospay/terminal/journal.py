@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, select, update
 
+from pospay.emv import IccData
 from pospay.storage.transitions import transition
 from pospay.terminal.tables import terminal_journal, terminal_receipt, terminal_state
 from pospay.transaction import Event, Kind, Method, State, apply
@@ -43,6 +44,11 @@ class AttemptRecord:
     supervisor: str | None = None
     # A void, refund, completion or cancel: the attempt it acts on.
     original_id: int | None = None
+    # Fields 22 and 23 as sent.
+    pos_entry_mode: str | None = None
+    card_sequence: str | None = None
+    # What the chip answered (chip and contactless), for receipts.
+    emv: IccData | None = None
 
 
 def ensure_terminal(connection: Connection, terminal_id: str, merchant_id: str) -> None:
@@ -111,6 +117,9 @@ def record_attempt(connection: Connection, record: AttemptRecord, now: datetime)
             operator=record.operator,
             supervisor=record.supervisor,
             original_id=record.original_id,
+            pos_entry_mode=record.pos_entry_mode,
+            card_sequence=record.card_sequence,
+            **_emv_columns(record.emv),
             state=apply(State.CREATED, Event.SEND).value,
             reason="",
             created_at=now,
@@ -230,3 +239,17 @@ def _state(connection: Connection, terminal_id: str) -> Row[Any]:
     return connection.execute(
         select(terminal_state).where(terminal_state.c.terminal_id == terminal_id)
     ).one()
+
+
+def _emv_columns(emv: IccData | None) -> dict[str, Any]:
+    """The journal columns of a chip answer: nothing that is cardholder data."""
+    if emv is None:
+        return {}
+    return {
+        "emv_aid": emv.aid,
+        "emv_label": emv.application_label,
+        "emv_tvr": emv.tags["95"].hex().upper(),
+        "emv_tsi": emv.tsi.hex().upper(),
+        "emv_atc": emv.atc,
+        "emv_arqc": emv.arqc.hex().upper(),
+    }

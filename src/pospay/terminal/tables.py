@@ -81,6 +81,17 @@ terminal_journal = Table(
     Column("reason", Text, nullable=False, server_default=""),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # Fields 22 and 23 as sent (a follow-up: its original's).
+    Column("pos_entry_mode", String(3), nullable=True),
+    Column("card_sequence", String(3), nullable=True),
+    # The chip's answer, for receipts: application id and label, TVR, TSI, ATC and the
+    # ARQC (hex). Not cardholder data; track 2 and the full field 55 are never kept.
+    Column("emv_aid", String(32), nullable=True),
+    Column("emv_label", String(16), nullable=True),
+    Column("emv_tvr", String(10), nullable=True),
+    Column("emv_tsi", String(4), nullable=True),
+    Column("emv_atc", Integer, nullable=True),
+    Column("emv_arqc", String(16), nullable=True),
     UniqueConstraint("terminal_id", "stan", "transmission_at", name="uq_terminal_journal_request"),
 )
 
