@@ -174,3 +174,7 @@ async def test_duplicate_transmission_replays_the_stored_response(
             assert (
                 connection.execute(select(func.count()).select_from(host_journal)).scalar_one() == 1
             )
+            # The journal says why nothing more happened: two replays, each answered 00.
+            row = connection.execute(select(host_journal)).one()
+            assert (row.replays, row.last_replay_code) == (2, "00")
+            assert row.last_replay_at is not None

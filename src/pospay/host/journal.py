@@ -131,6 +131,19 @@ def record_event(connection: Connection, row_id: int, event: Event, now: datetim
     return _row(connection, row_id)
 
 
+def record_replay(connection: Connection, row_id: int, response_code: str, now: datetime) -> None:
+    """Count a duplicate transmission of the request, and the answer it was given."""
+    connection.execute(
+        update(host_journal)
+        .where(host_journal.c.id == row_id)
+        .values(
+            replays=host_journal.c.replays + 1,
+            last_replay_at=now,
+            last_replay_code=response_code,
+        )
+    )
+
+
 def request_row(connection: Connection, row_id: int) -> Row[Any]:
     """The journal row with id `row_id`."""
     return _row(connection, row_id)

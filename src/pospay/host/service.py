@@ -431,17 +431,23 @@ class HostService:
             answered = row.response_code is not None
             if answered and (is_final(State(row.state)) or State(row.state) is State.UNKNOWN):
                 log.info("duplicate transmission %s/%s replayed", key[0], key[1])
-                return card_response(row)
-            if not answered and State(row.state) in LATE_APPROVAL_STATES:
-                # Reversed before it was answered: there is no answer to replay.
-                response = error_response(request, "94")
-                assert response is not None
-                return response
-            if self._clock.monotonic() >= deadline:
-                response = error_response(request, "94")
-                assert response is not None
-                return response
-            await asyncio.sleep(0.05)
+                response = card_response(row)
+            elif (not answered and State(row.state) in LATE_APPROVAL_STATES) or (
+                self._clock.monotonic() >= deadline
+            ):
+                # Reversed before it was answered, or still in progress: nothing to replay.
+                refused = error_response(request, "94")
+                assert refused is not None, "a journaled request has a request MTI"
+                response = refused
+            else:
+                await asyncio.sleep(0.05)
+                continue
+            await self._committer.run(self._replay_recorder(row.id, response.get("39", "94")))
+            return response
+
+    def _replay_recorder(self, row_id: int, code: str) -> Callable[[Connection], None]:
+        now = self._clock.now()
+        return lambda connection: journal.record_replay(connection, row_id, code, now)
 
 
 def _check_track2(request: Message) -> None:

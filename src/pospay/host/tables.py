@@ -68,6 +68,10 @@ host_journal = Table(
     # Tag 91 of the answer (ARPC || ARC, hex), so a replayed 0210 carries it too. It is
     # the issuer's cryptogram, not cardholder data; track 2 and field 55 are never kept.
     Column("issuer_auth_data", String(20), nullable=True),
+    # Duplicate transmissions: each is answered from this row, and counted here.
+    Column("replays", Integer, nullable=False, server_default="0"),
+    Column("last_replay_at", UtcDateTime(), nullable=True),
+    Column("last_replay_code", String(2), nullable=True),
     UniqueConstraint("terminal_id", "stan", "transmission_at", name="uq_host_journal_request"),
     CheckConstraint("amount_minor >= 0", name="ck_host_journal_amount"),
 )
