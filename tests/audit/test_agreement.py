@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, delete, update
 
 from databases import Database
-from nodes import host_node, terminal_node
+from nodes import CONFIG, host_node, terminal_node
 from pospay.audit import check_agreement
 from pospay.host.tables import host_journal
 from pospay.issuer.tables import issuer_account
@@ -17,7 +18,7 @@ from pospay.issuer.test_cards import TEST_CARDS
 from pospay.money import Money
 from pospay.printer import DirectoryPrinter
 from pospay.terminal.card_read import CardRead
-from pospay.terminal.tables import terminal_journal, terminal_receipt
+from pospay.terminal.tables import terminal_journal, terminal_receipt, terminal_settlement
 
 CARD = TEST_CARDS[1]
 
@@ -77,3 +78,23 @@ async def test_each_disagreement_is_reported_under_its_invariant(
         report = check_agreement(host.host_engine, host.host_engine, host.issuer_engine)
     assert not report.agreement
     assert report.by_invariant()[invariant] >= 1, report.findings
+
+
+async def test_a_settled_batch_that_disagrees_with_its_journal_is_reported(
+    database: Database, tmp_path: Path
+) -> None:
+    config = replace(CONFIG, supervisor_kinds=frozenset())
+    async with host_node(database, tmp_path / "keys") as host:
+        async with terminal_node(
+            database, host, DirectoryPrinter(tmp_path / "r"), config
+        ) as terminal:
+            await terminal.sign_in()
+            await terminal.sale(CardRead.for_test_card(CARD), Money(2_500, "CNY"))
+            settled = await terminal.settle()
+        assert settled.settled
+        report = check_agreement(host.host_engine, host.host_engine, host.issuer_engine)
+        assert report.agreement, report.findings
+        with host.host_engine.begin() as connection:
+            connection.execute(update(terminal_settlement).values(debit_minor=2_600))
+        report = check_agreement(host.host_engine, host.host_engine, host.issuer_engine)
+    assert report.by_invariant()["settlement"] == 1, report.findings

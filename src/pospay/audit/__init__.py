@@ -5,6 +5,7 @@ journal and the issuer ledger, and reports each disagreement with the attempt it
 concerns.
 """
 
-from pospay.audit.agreement import AgreementReport, Finding, check_agreement
+from pospay.audit.agreement import AgreementReport, check_agreement
+from pospay.audit.findings import Finding
 
 __all__ = ["AgreementReport", "Finding", "check_agreement"]

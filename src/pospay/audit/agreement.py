@@ -15,6 +15,8 @@ Invariants checked (numbers as in SPEC.md):
 4. ``receipt``: every money-moving attempt that was approved (and may since have
    been voided, refunded or settled) has exactly one original receipt of each copy;
    nothing else has an original receipt.
+5. ``settlement``: settled batches agree with the journals and with each other
+   (`pospay.audit.settlement`).
 6. ``ledger``: the issuer ledger balances and no balance is negative.
 """
 
@@ -26,6 +28,8 @@ from typing import Any
 
 from sqlalchemy import Engine, Row, func, select
 
+from pospay.audit.findings import Finding
+from pospay.audit.settlement import settlement_findings
 from pospay.host.tables import host_journal
 from pospay.issuer.ledger import (
     approved_movements,
@@ -38,13 +42,6 @@ from pospay.terminal.tables import terminal_journal, terminal_receipt
 from pospay.transaction import MONEY_MOVED_STATES, Kind, State, is_final
 
 RECEIPT_COPIES = ("merchant", "customer")
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    invariant: str
-    attempt: str  # terminal id / STAN / transmission time, or the issuer reference
-    detail: str
 
 
 @dataclass
@@ -61,7 +58,8 @@ class AgreementReport:
     def by_invariant(self) -> dict[str, int]:
         counts = Counter(finding.invariant for finding in self.findings)
         return {
-            name: counts.get(name, 0) for name in ("final", "outcome", "once", "receipt", "ledger")
+            name: counts.get(name, 0)
+            for name in ("final", "outcome", "once", "receipt", "settlement", "ledger")
         }
 
 
@@ -125,6 +123,7 @@ def check_agreement(terminal: Engine, host: Engine, issuer: Engine) -> Agreement
         if key not in terminal_keys:
             add(Finding("once", key, "on the host but not in the terminal journal"))
     _check_money(host_rows, movements, add)
+    report.findings.extend(settlement_findings(terminal, host))
     if duplicates:
         add(Finding("once", "-", f"{len(duplicates)} request keys journaled more than once"))
     if not totals.balanced:
