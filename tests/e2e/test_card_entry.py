@@ -29,7 +29,8 @@ from pospay.money import Money
 from pospay.printer import DirectoryPrinter
 from pospay.runtime import HostNode
 from pospay.terminal.card_read import CardRead
-from pospay.terminal.engine import Outcome, Terminal
+from pospay.terminal.engine import Terminal
+from pospay.terminal.outcome import Outcome
 from pospay.terminal.tables import metadata as terminal_metadata
 from pospay.terminal.tables import terminal_journal, terminal_reversal
 from pospay.transaction import Method, State

@@ -21,8 +21,9 @@ from pospay.storage import open_engine
 from pospay.storage.database import sqlite_url
 from pospay.terminal.card_read import CardRead
 from pospay.terminal.config import TerminalConfig
-from pospay.terminal.engine import Outcome, Terminal
+from pospay.terminal.engine import Terminal
 from pospay.terminal.operators import Credentials, Role
+from pospay.terminal.outcome import Outcome
 from pospay.terminal.settlement import SettlementOutcome
 from pospay.transaction import Kind
 

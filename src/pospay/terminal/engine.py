@@ -26,8 +26,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -36,45 +34,40 @@ from sqlalchemy import Connection, Row
 
 from pospay.cards import brand_of, mask_merchant
 from pospay.clock import Clock
-from pospay.emv import IccData, SimulatedCard, TerminalData, decode_icc_data
-from pospay.emv.icc_data import ISSUER_AUTHENTICATION_DATA
+from pospay.emv import IccData, SimulatedCard, TerminalData
 from pospay.errors import (
     LinkError,
     MacFailure,
-    MessageFormatError,
     OriginalNotFound,
     OutcomeUnknown,
-    PrinterFault,
 )
-from pospay.iso8583 import Message, describe
+from pospay.iso8583 import Message
 from pospay.iso8583.fields import (
-    amount_field,
-    local_date_field,
-    local_time_field,
     read_balance_field,
     transmission_field,
 )
 from pospay.iso8583.messages import (
     ENTRY_MODES,
     PROCESSING_CODES,
-    REQUEST_MTI,
     REVERSAL_BAD_MAC,
     REVERSAL_ISSUER_AUTH_FAILED,
     REVERSAL_NO_RESPONSE,
     SIGN_IN_CODE,
-    response_mti,
 )
 from pospay.money import Money, currency_numeric
 from pospay.printer import ReceiptPrinter
 from pospay.security.keys import RandomBytes, WorkingKeys, decrypt_under, read_working_keys_field
-from pospay.security.pin import PIN_SECURITY_CONTROL, encrypt_pin_block
 from pospay.storage import GroupCommitter
 from pospay.terminal import journal, keys, reversals
+from pospay.terminal.answers import issuer_authentication_failure, judge
 from pospay.terminal.card_read import CardRead
 from pospay.terminal.config import TerminalConfig
 from pospay.terminal.link import HostLink
 from pospay.terminal.operators import Credentials, Operator, Operators, SupervisorPolicy
+from pospay.terminal.outcome import Outcome, outcome_of
+from pospay.terminal.printing import PrintJob, ReceiptSpooler
 from pospay.terminal.receipts import render_receipts
+from pospay.terminal.requests import card_request, follow_up_request, pin_fields
 from pospay.terminal.secure_link import MacLink
 from pospay.terminal.settlement import BatchSettlement, SettlementOutcome
 from pospay.terminal.store_and_forward import ReversalForwarder, ReversalStatus, Sleep
@@ -82,36 +75,6 @@ from pospay.transaction import Event, Kind, Method, State
 from pospay.transaction.follow_ups import ORIGINAL_KIND
 
 log = logging.getLogger(__name__)
-
-# What the operator is told about an attempt whose answer never came.
-_OPERATOR_MESSAGES: dict[State, tuple[str, str]] = {
-    State.REVERSAL_PENDING: ("交易结果未知，正在冲正，请勿重复交易", "No answer, reversal pending"),
-    State.REVERSED: ("交易超时，已冲正，未扣款", "No answer, reversed: nothing charged"),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What the operator is told about one attempt."""
-
-    attempt_id: int
-    local_ref: str
-    stan: str
-    voucher: str
-    kind: Kind
-    state: State
-    response_code: str | None
-    message_zh: str
-    message_en: str
-    auth_code: str | None
-    rrn: str | None
-    balance: Money | None
-    receipts_printed: int
-    receipts_pending: int
-
-    @property
-    def approved(self) -> bool:
-        return self.state is State.APPROVED
 
 
 class Terminal:
@@ -135,6 +98,7 @@ class Terminal:
         self._link = MacLink(link)
         self._clock = clock
         self._printer = printer
+        self._spooler = ReceiptSpooler(printer, committer, clock)
         self._reversals = ReversalForwarder(config, committer, self._link, clock, sleep)
         policy = SupervisorPolicy(config.supervisor_kinds)
         self.operators = Operators(committer, config.terminal_id, clock, policy, password_hasher)
@@ -354,7 +318,8 @@ class Terminal:
         row = await self._committer.run(
             lambda connection: journal.record_attempt(connection, record, now)
         )
-        request = self._card_request(kind, card, amount, row) | self._pin_fields(card)
+        request = card_request(self.config, kind, card, amount, row, self._clock.now())
+        request |= pin_fields(card, self._link.keys)
         if emv is not None:
             request["55"] = emv.field_55().hex().upper()
         if card.track2 is not None:
@@ -417,23 +382,7 @@ class Terminal:
         row = await self._committer.run(
             lambda connection: journal.record_attempt(connection, record, now)
         )
-        request: Message = {
-            "t": REQUEST_MTI[kind],
-            "3": PROCESSING_CODES[kind],
-            "4": amount_field(amount.minor),
-            "7": row.transmission_at,
-            "11": row.stan,
-            "12": local_time_field(now),
-            "13": local_date_field(now),
-            "25": "00",
-            "37": original.rrn,
-            "41": terminal_id,
-            "42": self.config.merchant_id,
-            "49": currency_numeric(amount.currency),
-            "60": row.batch,
-        }
-        if original.auth_code:
-            request["38"] = original.auth_code
+        request = follow_up_request(self.config, kind, amount, row, original, now)
         return await self._exchange(row, request)
 
     async def _exchange(
@@ -453,12 +402,12 @@ class Terminal:
             log.warning("attempt %s outcome unknown: %s", row.local_ref, error)
             code = REVERSAL_BAD_MAC if isinstance(error, MacFailure) else REVERSAL_NO_RESPONSE
             return await self._reverse(row, str(error), code)
-        event, usable, reason = self._judge(row, response)
+        event, usable, reason = judge(row, response)
         if event is Event.TIME_OUT:
             log.warning("attempt %s response unusable: %s", row.local_ref, reason)
             return await self._reverse(row, reason)
         if event is Event.APPROVE and chip is not None:
-            failure = _issuer_authentication_failure(chip, response)
+            failure = issuer_authentication_failure(chip, response)
             if failure is not None:
                 log.warning("attempt %s approved but %s: reversing", row.local_ref, failure)
                 return await self._reverse(row, failure, REVERSAL_ISSUER_AUTH_FAILED)
@@ -487,54 +436,7 @@ class Terminal:
         reversal_id = await self._committer.run(decide)
         await self._reversals.send(reversal_id, tries=1)
         done = await self._committer.read(lambda connection: journal.attempt(connection, row.id))
-        return self._outcome(done, None, 0, 0)
-
-    def _card_request(self, kind: Kind, card: CardRead, amount: Money, row: Row[Any]) -> Message:
-        now = self._clock.now()
-        request: Message = {
-            "t": REQUEST_MTI[kind],
-            "2": card.pan,
-            "3": PROCESSING_CODES[kind],
-            "7": row.transmission_at,
-            "11": row.stan,
-            "12": local_time_field(now),
-            "13": local_date_field(now),
-            "14": card.expiry,
-            "22": ENTRY_MODES[card.method],
-            "23": card.sequence,
-            "25": "00",
-            "41": self.config.terminal_id,
-            "42": self.config.merchant_id,
-            "49": currency_numeric(amount.currency),
-            "60": row.batch,
-        }
-        if kind is not Kind.BALANCE_INQUIRY:
-            request["4"] = amount_field(amount.minor)
-        return request
-
-    def _pin_fields(self, card: CardRead) -> Message:
-        """Fields 52 and 53 for an online PIN, under the PIN key of the last sign-in."""
-        working_keys = self._link.keys
-        if card.pin is None or working_keys is None:
-            return {}
-        return {
-            "52": encrypt_pin_block(card.pin, card.pan, working_keys.pin_key),
-            "53": PIN_SECURITY_CONTROL,
-        }
-
-    @staticmethod
-    def _judge(row: Row[Any], response: Message) -> tuple[Event, Message | None, str]:
-        """Decide what a response means for the attempt."""
-        kind = Kind(row.kind)
-        if response.get("t") != response_mti(REQUEST_MTI[kind]):
-            return Event.TIME_OUT, None, f"unexpected response MTI {response.get('t')}"
-        if kind.moves_money and response.get("4") != amount_field(row.amount_minor):
-            return Event.TIME_OUT, None, "response amount differs from the request"
-        code = response.get("39", "")
-        entry = describe(code)
-        if code == "00":
-            return Event.APPROVE, response, entry.meaning
-        return Event.DECLINE, response, entry.meaning
+        return outcome_of(done, None, 0, 0)
 
     async def _finish(
         self, row: Row[Any], event: Event, response: Message | None, reason: str
@@ -545,7 +447,7 @@ class Terminal:
             balance = read_balance_field(response["54"])
         config = self.config
 
-        def finish(connection: Connection) -> tuple[Row[Any], list[tuple[int, str, bytes, str]]]:
+        def finish(connection: Connection) -> tuple[Row[Any], list[PrintJob]]:
             done = journal.record_outcome(
                 connection,
                 row.id,
@@ -557,7 +459,7 @@ class Terminal:
                 reason=reason,
                 now=now,
             )
-            jobs: list[tuple[int, str, bytes, str]] = []
+            jobs: list[PrintJob] = []
             if State(done.state) is State.APPROVED and done.original_id is not None:
                 journal.apply_to_original(connection, done, now)
             if State(done.state) is State.APPROVED and Kind(done.kind).moves_money:
@@ -567,68 +469,5 @@ class Terminal:
             return done, jobs
 
         done, jobs = await self._committer.run(finish)
-        printed = await self._print(jobs)
-        return self._outcome(done, balance, printed, len(jobs) - printed)
-
-    @staticmethod
-    def _outcome(done: Row[Any], balance: Money | None, printed: int, pending: int) -> Outcome:
-        code = done.response_code
-        entry = describe(code) if code else None
-        state = State(done.state)
-        if state in _OPERATOR_MESSAGES:
-            message_zh, message_en = _OPERATOR_MESSAGES[state]
-        elif entry is None:
-            message_zh, message_en = ("交易结果未知，请勿重复交易", "Outcome unknown, do not retry")
-            if state is State.DECLINED:
-                message_zh, message_en = ("交易未发送", "Not sent")
-        else:
-            message_zh, message_en = entry.operator_zh, entry.operator_en
-        return Outcome(
-            attempt_id=done.id,
-            local_ref=done.local_ref,
-            stan=done.stan,
-            voucher=done.voucher,
-            kind=Kind(done.kind),
-            state=state,
-            response_code=code,
-            message_zh=message_zh,
-            message_en=message_en,
-            auth_code=done.auth_code,
-            rrn=done.rrn,
-            balance=balance,
-            receipts_printed=printed,
-            receipts_pending=pending,
-        )
-
-    @staticmethod
-    def _marker(receipt_id: int, at: datetime) -> Callable[[Connection], None]:
-        return lambda connection: journal.mark_printed(connection, receipt_id, at)
-
-    async def _print(self, jobs: list[tuple[int, str, bytes, str]]) -> int:
-        printed = 0
-        for receipt_id, name, escpos, text in jobs:
-            try:
-                self._printer.print_job(name, escpos, text)
-            except PrinterFault as fault:
-                log.warning("receipt %s stays pending: %s", name, fault)
-                continue
-            await self._committer.run(self._marker(receipt_id, self._clock.now()))
-            printed += 1
-        return printed
-
-
-def _issuer_authentication_failure(
-    chip: tuple[SimulatedCard, IccData], response: Message
-) -> str | None:
-    """None if the card accepts tag 91 of the response (EXTERNAL AUTHENTICATE); else why not."""
-    card, emv = chip
-    try:
-        tags = decode_icc_data(bytes.fromhex(response.get("55", "")))
-    except (MessageFormatError, ValueError):
-        return "issuer authentication failed: field 55 of the answer is not BER-TLV"
-    issuer_data = tags.get(ISSUER_AUTHENTICATION_DATA)
-    if issuer_data is None:
-        return "issuer authentication failed: the answer carries no ARPC (tag 91)"
-    if not card.external_authenticate(emv.arqc, issuer_data):
-        return "issuer authentication failed: the card rejected the ARPC"
-    return None
+        printed = await self._spooler.print_jobs(jobs)
+        return outcome_of(done, balance, printed, len(jobs) - printed)
