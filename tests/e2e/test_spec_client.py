@@ -1,6 +1,8 @@
 """Acceptance: a separate client built only from `pospay.iso8583.SPEC` and docs/iso8583.md
 signs in to `pospay serve`, unwraps its working keys, and completes a sale (with and
-without online PIN) and a balance inquiry, every financial message MAC'd.
+without online PIN), a balance inquiry and every other message of the link — void, refund,
+pre-authorisation with completion and cancel, transfer, reversal, settlement and batch
+upload — every financial message MAC'd, the money checked by balance inquiries.
 
 The client below uses pyiso8583, `SPEC`, asyncio streams, the DES primitive of
 `cryptography` and what the document says — nothing else from pospay (a test at the end
@@ -46,6 +48,17 @@ STOP_TIMEOUT = 10.0
 CARD_PAN, CARD_EXPIRY, CARD_OPENING_BALANCE = "4000200000000016", "2811", 2_000_000
 CNY = "156"
 SALE, BALANCE_INQUIRY = "000000", "310000"
+# Section 3, field 3, and the message table of section 4.
+PRE_AUTHORISATION, VOID, TRANSFER = "030000", "200000", "400000"
+COMPLETION, REFUND, PRE_AUTHORISATION_CANCEL = SALE, VOID, VOID
+SETTLE, SETTLE_AFTER_UPLOAD = "920000", "960000"
+# Section 9: a second test card (keyed in: its chip keys are not needed) and one the issuer
+# does not know.
+OTHER_PAN, OTHER_EXPIRY, OTHER_OPENING_BALANCE = "6212345600000012", "3012", 5_000_000
+UNKNOWN_PAN = "6212345600000335"
+KEY_ENTRY = "011"
+# Section 4.8: the issuer's default completion tolerance.
+COMPLETION_TOLERANCE_PERCENT = 15
 CHIP, CONTACTLESS = "051", "071"
 MERCHANT = "898310048160002"
 CARD_PIN = "1234"
@@ -191,6 +204,17 @@ class SpecClient:
         await self.send_frame(self.pack(document))
         return await self.receive()
 
+    async def balance(
+        self, terminal: Terminal, card: tuple[str, str] = (CARD_PAN, CARD_EXPIRY)
+    ) -> int:
+        """The card's available balance, by a balance inquiry (section 4.3)."""
+        entry_mode = CHIP if card[0] == CARD_PAN else KEY_ENTRY
+        answer = await self.exchange(
+            terminal.card_request(BALANCE_INQUIRY, entry_mode=entry_mode, card=card)
+        )
+        assert answer["39"] == "00" and terminal.mac_ok(answer), answer
+        return available_balance(answer["54"])
+
     async def closed_by_host(self) -> bool:
         """Whether the host hangs up without sending anything more."""
         async with asyncio.timeout(ANSWER_TIMEOUT):
@@ -210,8 +234,12 @@ class Terminal:
     stan: int = 0
     pin_key: bytes | None = None
     mac_key: bytes | None = None
+    batch: str = "000001"  # field 60
     atc: int = 0  # the chip's transaction counter
     arqcs: dict[str, bytes] = field(default_factory=dict)  # by STAN
+    # The approved attempts of the current batch that settlement counts (section 4.11),
+    # with their answers: what the terminal totals and uploads.
+    counted: list[tuple[Document, Document]] = field(default_factory=list)
 
     def arpc_ok(self, request: Document, answer: Document) -> bool:
         return arpc_ok(self.arqcs[request["11"]], answer.get("55", ""), answer["39"])
@@ -243,7 +271,7 @@ class Terminal:
             "11": stan,
             "41": self.terminal_id,
             "42": MERCHANT,
-            "60": "000001",
+            "60": self.batch,
             "70": "001",
         }
 
@@ -253,28 +281,35 @@ class Terminal:
         amount_minor: int | None = None,
         entry_mode: str = CHIP,
         pin: str | None = None,
+        *,
+        mti: str = "0200",
+        card: tuple[str, str] = (CARD_PAN, CARD_EXPIRY),
+        target_pan: str | None = None,
     ) -> Document:
+        """A request that reads a card (sections 4.2, 4.3, 4.7, 4.10)."""
+        pan, expiry = card
         stan, transmitted = self.next_key()
         now = datetime.now()  # fields 12 and 13: local time
         request = {
-            "t": "0200",
-            "2": CARD_PAN,
+            "t": mti,
+            "2": pan,
             "3": processing_code,
             "7": transmitted,
             "11": stan,
             "12": now.strftime("%H%M%S"),
             "13": now.strftime("%m%d"),
-            "14": CARD_EXPIRY,
+            "14": expiry,
             "22": entry_mode,
             "25": "00",
             "41": self.terminal_id,
             "42": MERCHANT,
             "49": CNY,
-            "60": "000001",
+            "60": self.batch,
         }
         if amount_minor is not None:
             request["4"] = f"{amount_minor:012d}"
         if entry_mode in (CHIP, CONTACTLESS):
+            assert pan == CARD_PAN, "the client only has this card's chip"
             self.atc += 1
             request["23"] = "0" + CARD_PSN
             request["55"], self.arqcs[stan] = icc_data(
@@ -282,9 +317,121 @@ class Terminal:
             )
         if pin is not None:
             assert self.pin_key is not None
-            request["52"] = pin_block(pin, CARD_PAN, self.pin_key)
+            request["52"] = pin_block(pin, pan, self.pin_key)
             request["53"] = "0002000000000000"
+        if target_pan is not None:
+            request["103"] = target_pan
         return self.mac(request) if self.mac_key is not None else request
+
+    def referring_request(
+        self, mti: str, processing_code: str, amount_minor: int, original: Document
+    ) -> Document:
+        """A void, refund, completion or cancel (sections 4.5 to 4.9): no card data, the
+        original named by its RRN (field 37), its approval code repeated (field 38)."""
+        stan, transmitted = self.next_key()
+        now = datetime.now()
+        return self.mac(
+            {
+                "t": mti,
+                "3": processing_code,
+                "4": f"{amount_minor:012d}",
+                "7": transmitted,
+                "11": stan,
+                "12": now.strftime("%H%M%S"),
+                "13": now.strftime("%m%d"),
+                "25": "00",
+                "37": original["37"],
+                "38": original["38"],
+                "41": self.terminal_id,
+                "42": MERCHANT,
+                "49": CNY,
+                "60": self.batch,
+            }
+        )
+
+    def reversal(self, original: Document, reason: str = "98") -> Document:
+        """Section 4.4: the original's MTI, STAN and time in field 90, its 3, 4 and 49."""
+        stan, transmitted = self.next_key()
+        return self.mac(
+            {
+                "t": "0400",
+                "3": original["3"],
+                "4": original["4"],
+                "7": transmitted,
+                "11": stan,
+                "39": reason,
+                "41": self.terminal_id,
+                "42": MERCHANT,
+                "49": original["49"],
+                "60": self.batch,
+                "90": original_data(original),
+            }
+        )
+
+    def keep(self, request: Document, answer: Document) -> Document:
+        """Record an answer in the batch as section 4.11 counts: approved sales, completions
+        and refunds; a void or reversal takes its original out again."""
+        counted_kinds = {("0200", SALE), ("0220", COMPLETION), ("0220", REFUND)}
+        if answer["39"] != "00":
+            return answer
+        if (request["t"], request["3"]) in counted_kinds:
+            self.counted.append((request, answer))
+        elif (request["t"], request["3"]) == ("0200", VOID):
+            self.counted = [(r, a) for r, a in self.counted if a["37"] != request["37"]]
+        elif request["t"] == "0400":
+            self.counted = [(r, a) for r, a in self.counted if original_data(r) != request["90"]]
+        return answer
+
+    def totals(self) -> str:
+        """Field 63: debit count n6, debit amount n12, credit count n6, credit amount n12."""
+        debits = [int(r["4"]) for r, _ in self.counted if (r["t"], r["3"]) != ("0220", REFUND)]
+        credits = [int(r["4"]) for r, _ in self.counted if (r["t"], r["3"]) == ("0220", REFUND)]
+        return f"{len(debits):06d}{sum(debits):012d}{len(credits):06d}{sum(credits):012d}"
+
+    def settlement(self, processing_code: str, totals: str) -> Document:
+        stan, transmitted = self.next_key()
+        return self.mac(
+            {
+                "t": "0500",
+                "3": processing_code,
+                "7": transmitted,
+                "11": stan,
+                "41": self.terminal_id,
+                "42": MERCHANT,
+                "49": CNY,
+                "60": self.batch,
+                "63": totals,
+            }
+        )
+
+    def batch_upload(self) -> list[Document]:
+        """Section 4.12: one 0320 per counted attempt of the batch."""
+        uploads = []
+        for request, answer in self.counted:
+            stan, transmitted = self.next_key()
+            uploads.append(
+                self.mac(
+                    {
+                        "t": "0320",
+                        "3": request["3"],
+                        "4": request["4"],
+                        "7": transmitted,
+                        "11": stan,
+                        "37": answer["37"],
+                        "41": self.terminal_id,
+                        "42": MERCHANT,
+                        "49": CNY,
+                        "60": self.batch,
+                        "90": original_data(request),
+                    }
+                )
+            )
+        return uploads
+
+
+def original_data(original: Document) -> str:
+    """Field 90 (section 4.4): MTI, STAN, transmission time, then 22 zeros."""
+    return original["t"] + original["11"] + original["7"] + "0" * 22
 
 
 def available_balance(field_54: str) -> int:
@@ -446,6 +593,208 @@ async def test_bad_mac_wrong_pin_and_new_keys_at_each_sign_in(
         for _ in range(3)
     ]
     assert wrong == ["55", "55", "75"]
+
+
+# Every other transaction type (docs sections 4.4 to 4.12), the money checked by inquiries.
+
+
+async def signed_in(client: SpecClient, terminal_id: str) -> Terminal:
+    terminal = Terminal(terminal_id)
+    assert terminal.signed_in(await client.exchange(terminal.sign_in()))["39"] == "00"
+    return terminal
+
+
+async def approved(client: SpecClient, terminal: Terminal, request: Document) -> Document:
+    answer = terminal.keep(request, await client.exchange(request))
+    mti = request["t"]
+    assert answer["t"] == f"{mti[:2]}{int(mti[2]) + 1}{mti[3]}", "section 3, field t"
+    assert answer["39"] == "00", answer
+    assert terminal.mac_ok(answer), answer
+    for echoed in ("3", "4", "7", "11", "41", "42", "49"):
+        assert answer.get(echoed) == request.get(echoed), f"field {echoed} is echoed"
+    return answer
+
+
+async def declined(
+    client: SpecClient, terminal: Terminal, request: Document, code: str
+) -> Document:
+    answer = terminal.keep(request, await client.exchange(request))
+    assert answer["39"] == code, answer
+    assert terminal.mac_ok(answer) and "38" not in answer and "54" not in answer, answer
+    return answer
+
+
+async def refused_without_mac(client: SpecClient, request: Document) -> None:
+    """Section 2.1: every message but 08xx needs field 64; without it, A0 and no MAC."""
+    unsigned = {key: value for key, value in request.items() if key != "64"}
+    refused = await client.exchange(unsigned)
+    assert refused["39"] == "A0" and "64" not in refused, refused
+
+
+async def test_void_of_a_sale_restores_the_balance(client: SpecClient) -> None:
+    terminal = await signed_in(client, "E2E00010")
+    sale = await approved(client, terminal, terminal.card_request(SALE, 4_321))
+    assert await client.balance(terminal) == CARD_OPENING_BALANCE - 4_321
+
+    void_request = terminal.referring_request("0200", VOID, 4_321, sale)
+    void = await approved(client, terminal, void_request)
+    assert void["4"] == "000000004321" and void["37"] != sale["37"] and len(void["38"]) == 6
+    assert available_balance(void["54"]) == CARD_OPENING_BALANCE
+    assert await client.balance(terminal) == CARD_OPENING_BALANCE
+
+    await declined(client, terminal, terminal.referring_request("0200", VOID, 4_321, sale), "12")
+    await refused_without_mac(client, terminal.referring_request("0200", VOID, 4_321, sale))
+    assert await client.balance(terminal) == CARD_OPENING_BALANCE
+
+
+async def test_partial_refund_then_one_above_what_is_left(client: SpecClient) -> None:
+    terminal = await signed_in(client, "E2E00011")
+    sale = await approved(client, terminal, terminal.card_request(SALE, 5_000))
+    await refused_without_mac(client, terminal.referring_request("0220", REFUND, 2_000, sale))
+
+    refund = await approved(
+        client, terminal, terminal.referring_request("0220", REFUND, 2_000, sale)
+    )
+    assert refund["t"] == "0230" and refund["4"] == "000000002000"
+    assert available_balance(refund["54"]) == CARD_OPENING_BALANCE - 3_000
+    assert await client.balance(terminal) == CARD_OPENING_BALANCE - 3_000
+
+    too_much = terminal.referring_request("0220", REFUND, 3_001, sale)  # 30.00 is left
+    await declined(client, terminal, too_much, "13")
+    assert await client.balance(terminal) == CARD_OPENING_BALANCE - 3_000
+
+
+async def test_pre_authorisation_completion_and_cancel(client: SpecClient) -> None:
+    terminal = await signed_in(client, "E2E00012")
+    hold = 20_000
+    await refused_without_mac(client, terminal.card_request(PRE_AUTHORISATION, hold, mti="0100"))
+    pre_auth = await approved(
+        client, terminal, terminal.card_request(PRE_AUTHORISATION, hold, mti="0100")
+    )
+    assert pre_auth["t"] == "0110" and len(pre_auth["38"]) == 6
+    assert available_balance(pre_auth["54"]) == CARD_OPENING_BALANCE - hold
+    assert await client.balance(terminal) == CARD_OPENING_BALANCE - hold
+
+    most = hold * (100 + COMPLETION_TOLERANCE_PERCENT) // 100
+    await refused_without_mac(
+        client, terminal.referring_request("0220", COMPLETION, most, pre_auth)
+    )
+    await refused_without_mac(
+        client, terminal.referring_request("0100", PRE_AUTHORISATION_CANCEL, hold, pre_auth)
+    )
+    completion = await approved(
+        client, terminal, terminal.referring_request("0220", COMPLETION, most, pre_auth)
+    )
+    assert completion["t"] == "0230"
+    charged = CARD_OPENING_BALANCE - most
+    assert available_balance(completion["54"]) == charged
+    assert await client.balance(terminal) == charged
+
+    second = await approved(
+        client, terminal, terminal.card_request(PRE_AUTHORISATION, 10_000, mti="0100")
+    )
+    assert await client.balance(terminal) == charged - 10_000
+    cancel = await approved(
+        client,
+        terminal,
+        terminal.referring_request("0100", PRE_AUTHORISATION_CANCEL, 10_000, second),
+    )
+    assert cancel["t"] == "0110"
+    assert available_balance(cancel["54"]) == charged
+    assert await client.balance(terminal) == charged
+
+    third = await approved(
+        client, terminal, terminal.card_request(PRE_AUTHORISATION, 10_000, mti="0100")
+    )
+    over = terminal.referring_request("0220", COMPLETION, 11_501, third)  # 115.00 allowed
+    await declined(client, terminal, over, "61")
+    assert await client.balance(terminal) == charged - 10_000, "the hold stays, nothing moves"
+
+
+async def test_transfer_to_a_card_and_to_an_unknown_card(client: SpecClient) -> None:
+    terminal = await signed_in(client, "E2E00013")
+    other = (OTHER_PAN, OTHER_EXPIRY)
+    assert await client.balance(terminal, other) == OTHER_OPENING_BALANCE
+
+    transfer = await approved(
+        client, terminal, terminal.card_request(TRANSFER, 1_500, target_pan=OTHER_PAN)
+    )
+    assert "103" not in transfer and "2" not in transfer
+    assert available_balance(transfer["54"]) == CARD_OPENING_BALANCE - 1_500
+    assert await client.balance(terminal) == CARD_OPENING_BALANCE - 1_500
+    assert await client.balance(terminal, other) == OTHER_OPENING_BALANCE + 1_500
+
+    await refused_without_mac(client, terminal.card_request(TRANSFER, 1_500, target_pan=OTHER_PAN))
+    unknown = terminal.card_request(TRANSFER, 1_500, target_pan=UNKNOWN_PAN)
+    await declined(client, terminal, unknown, "14")
+    assert await client.balance(terminal) == CARD_OPENING_BALANCE - 1_500
+    assert await client.balance(terminal, other) == OTHER_OPENING_BALANCE + 1_500
+
+
+async def test_reversal_of_a_sale_whose_answer_was_lost(client: SpecClient) -> None:
+    terminal = await signed_in(client, "E2E00014")
+    sale_request = terminal.card_request(SALE, 2_500)
+    await client.exchange(sale_request)  # the terminal pretends this answer never came
+    assert await client.balance(terminal) == CARD_OPENING_BALANCE - 2_500
+
+    reversal_request = terminal.reversal(sale_request)
+    reversal = await client.exchange(reversal_request)
+    assert reversal["t"] == "0410" and reversal["39"] == "00", reversal
+    assert terminal.mac_ok(reversal)
+    for echoed in ("3", "4", "7", "11", "41", "42", "49"):
+        assert reversal[echoed] == reversal_request[echoed], f"field {echoed} is echoed"
+    assert await client.balance(terminal) == CARD_OPENING_BALANCE
+
+    assert await client.exchange(reversal_request) == reversal, "a repeat gets the same answer"
+    assert await client.balance(terminal) == CARD_OPENING_BALANCE, "and undoes nothing twice"
+
+
+async def test_settlement_balanced_then_after_batch_upload(client: SpecClient) -> None:
+    terminal = await signed_in(client, "E2E00015")
+    first = await approved(client, terminal, terminal.card_request(SALE, 1_234))
+    await approved(client, terminal, terminal.card_request(SALE, 5_000))
+    await approved(client, terminal, terminal.referring_request("0220", REFUND, 1_000, first))
+    # Not counted: a decline, an inquiry, a transfer, a voided sale and a reversed one.
+    await declined(client, terminal, terminal.card_request(SALE, 66_651), "51")
+    await client.balance(terminal)
+    await approved(client, terminal, terminal.card_request(TRANSFER, 300, target_pan=OTHER_PAN))
+    voided = await approved(client, terminal, terminal.card_request(SALE, 400))
+    await approved(client, terminal, terminal.referring_request("0200", VOID, 400, voided))
+    lost = terminal.card_request(SALE, 500)
+    terminal.keep(lost, await client.exchange(lost))
+    await approved(client, terminal, terminal.reversal(lost))
+    totals = terminal.totals()
+    assert totals == "000002000000006234000001000000001000"
+
+    await refused_without_mac(client, terminal.settlement(SETTLE, totals))
+    settled = await approved(client, terminal, terminal.settlement(SETTLE, totals))
+    assert settled["t"] == "0510" and settled["63"] == totals and settled["60"] == "000001"
+
+    # A settled batch keeps its answer: settling it again (the 0510 lost) gets the stored one.
+    again = await approved(client, terminal, terminal.settlement(SETTLE, "0" * 36))
+    assert again["63"] == totals
+
+    # The next batch: sign in with it, and settle it with a wrong total.
+    terminal.batch, terminal.counted = "000002", []
+    assert terminal.signed_in(await client.exchange(terminal.sign_in()))["39"] == "00"
+    await approved(client, terminal, terminal.card_request(SALE, 700))
+    await approved(client, terminal, terminal.card_request(SALE, 800, entry_mode=CONTACTLESS))
+    totals = terminal.totals()
+    assert totals == "000002000000001500000000000000000000"
+    wrong = totals[:6] + f"{1_501:012d}" + totals[18:]
+    unbalanced = await client.exchange(terminal.settlement(SETTLE, wrong))
+    assert unbalanced["t"] == "0510" and unbalanced["39"] == "95", unbalanced
+    assert terminal.mac_ok(unbalanced) and unbalanced["63"] == totals, "the host's totals"
+
+    await refused_without_mac(client, terminal.batch_upload()[0])
+    for upload in terminal.batch_upload():
+        uploaded = await approved(client, terminal, upload)
+        assert uploaded["t"] == "0330" and uploaded["4"] == upload["4"]
+    after_upload = await approved(
+        client, terminal, terminal.settlement(SETTLE_AFTER_UPLOAD, totals)
+    )
+    assert after_upload["t"] == "0510" and after_upload["63"] == totals
+    assert await client.balance(terminal) == CARD_OPENING_BALANCE - 6_234 + 1_000 - 300 - 1_500
 
 
 # Malformed input (docs section 7).
