@@ -25,6 +25,7 @@ import os
 import platform
 import random
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -40,6 +41,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from pospay.emv import SimulatedCard, TerminalData
 from pospay.iso8583 import Message, decode, encode, read_frame, write_frame
 from pospay.iso8583.fields import (
     amount_field,
@@ -246,8 +248,22 @@ def sign_in_request(connection: Connection) -> Message:
 
 
 def sale_request(connection: Connection, card: TestCard, amount_minor: int) -> Message:
+    """A chip sale as a terminal sends it: the card's ARQC in field 55, so the issuer's
+    cryptogram check is part of what is measured."""
     now = datetime.now(UTC)
+    chip = SimulatedCard(card.pan, card.psn)
+    emv = chip.generate_ac(
+        TerminalData(
+            amount_minor=amount_minor,
+            currency_numeric=currency_numeric(card.opening_balance.currency),
+            country_numeric="156",
+            date=now,
+            unpredictable_number=secrets.token_bytes(4),
+        )
+    )
     return {
+        "23": f"0{card.psn}",
+        "55": emv.field_55().hex().upper(),
         "t": "0200",
         "2": card.pan,
         "3": PROCESSING_CODES[Kind.SALE],
@@ -472,6 +488,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(result.summary())
     if tally.cards_spent:
         print("host_load: stopped early: the test cards' balances are spent", file=sys.stderr)
+    if tally.codes and not tally.codes.get("00"):
+        # Every sale declined means the load measured the refusal path, not authorisation.
+        print("host_load: no sale was approved: the figures measure refusals", file=sys.stderr)
+        return 1
     return 0 if not tally.errors and returncode == 0 else 1
 
 
