@@ -120,6 +120,8 @@ class HostService:
             lambda connection: link_keys.working_keys(connection, terminal_id, kek)
         )
         if keys is None:
+            # No working keys means not signed in (sign-in stores both in one unit, and
+            # host_0003 ended every older sign-in): `handle` declines the request 58.
             return await self.handle(request)
         if not mac_valid(request, keys.mac_key):
             return await self._refuse_bad_mac(request)

@@ -1,4 +1,4 @@
-"""Host: per-terminal working keys (link security).
+"""Host: per-terminal working keys (link security); earlier sign-ins end.
 
 Revision ID: host_0003
 """
@@ -22,6 +22,10 @@ def upgrade() -> None:
         sa.Column("mac_key_kcv", sa.String(6), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
+    # A terminal signed in before the link was secured holds no working keys, and the MAC
+    # check can only be skipped for a terminal that is not signed in. So every earlier
+    # sign-in ends here: each terminal signs in again and receives its keys.
+    op.execute("DELETE FROM host_terminal")
 
 
 def downgrade() -> None:
