@@ -86,6 +86,9 @@ class GatedChannel:
     async def reverse(self, reference: str) -> CardResult:
         return await self.issuer.reverse(reference)
 
+    async def query(self, reference: str) -> CardResult | None:
+        return await self.issuer.query(reference)
+
 
 @asynccontextmanager
 async def running_host(

@@ -65,3 +65,11 @@ class CardChannel(Protocol):
         that an authorisation arriving late with that reference is refused.
         """
         ...
+
+    async def query(self, reference: str) -> CardResult | None:
+        """The answer the channel stored for `reference`, or None if it never saw it.
+
+        A status query moves nothing. After a reversal of a reference never seen, the
+        stored answer is the refusal ("25") a late authorisation would get.
+        """
+        ...

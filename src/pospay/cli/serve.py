@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +27,30 @@ def serve(
     data_dir: Annotated[
         Path, typer.Option(help="Keys, and SQLite files when no URL is given.")
     ] = Path("pospay-data"),
+    recovery_interval: Annotated[
+        float,
+        typer.Option(
+            min=0.1,
+            help="Seconds between runs of the recovery job that resolves attempts left "
+            "sent, unknown or reversal-pending (it also runs once at start-up).",
+        ),
+    ] = 10.0,
+    recovery_grace: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Seconds an attempt must be left alone before a periodic recovery run "
+            "touches it (keep it above the channel timeout, 10 s).",
+        ),
+    ] = 30.0,
+    startup_recovery_grace: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="The same at start-up: 0 for a single host; with several host processes "
+            "on one database, above the channel timeout.",
+        ),
+    ] = 0.0,
 ) -> None:
     """Serve terminals over ISO 8583/TCP until Ctrl-C or SIGTERM."""
     logging.basicConfig(
@@ -34,20 +59,43 @@ def serve(
     host_url = db or sqlite_url(data_dir / "host.db")
     issuer_url = issuer_db or (db if db else sqlite_url(data_dir / "issuer.db"))
     try:
-        asyncio.run(_serve(host_url, issuer_url, data_dir, host, iso_port))
+        recovery = _Recovery(recovery_interval, recovery_grace, startup_recovery_grace)
+        asyncio.run(_serve(host_url, issuer_url, data_dir, host, iso_port, recovery))
     except OSError as error:
         typer.echo(f"pospay serve: cannot listen on {host}:{iso_port}: {error}", err=True)
         raise typer.Exit(2) from None
 
 
-async def _serve(host_url: str, issuer_url: str, data_dir: Path, host: str, port: int) -> None:
+@dataclass(frozen=True)
+class _Recovery:
+    interval: float
+    grace: float
+    startup_grace: float
+
+
+async def _serve(
+    host_url: str, issuer_url: str, data_dir: Path, host: str, port: int, recovery: _Recovery
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with HostNode(
-        host_url, issuer_url, data_dir / "keys", iso_host=host, iso_port=port
+        host_url,
+        issuer_url,
+        data_dir / "keys",
+        iso_host=host,
+        iso_port=port,
+        recovery_interval=recovery.interval,
+        recovery_grace=recovery.grace,
+        startup_recovery_grace=recovery.startup_grace,
     ) as node:
+        report = node.startup_recovery
+        typer.echo(
+            f"pospay host recovery at start-up: {len(report.resolved)} attempts resolved, "
+            f"{len(report.unresolved)} left for the next run",
+            err=True,
+        )
         typer.echo(
             f"pospay host listening on {host}:{node.port} (ISO 8583, 2-byte length header)",
             err=True,

@@ -94,16 +94,35 @@ def confirm_reversal(connection: Connection, reversal_id: int, now: datetime) ->
     """The channel has reversed the money: the original is REVERSED, the answer 00."""
     row = _row(connection, reversal_id)
     assert row.original_id is not None, "only a reversal of a known original is confirmed"
-    reversed_row = record_event(connection, row.original_id, Event.REVERSAL_CONFIRMED, now)
-    if reversed_row.original_id is not None and reversed_row.response_code == APPROVED:
-        # A reversed void, cancel or refund gives its own original back its state.
-        undo_on_original(connection, reversed_row, now)
+    confirm_original(connection, row.original_id, now)
     connection.execute(
         update(host_reversal)
         .where(host_reversal.c.id == reversal_id)
         .values(response_code=REVERSED, updated_at=now)
     )
     return _row(connection, reversal_id)
+
+
+def confirm_original(connection: Connection, original_id: int, now: datetime) -> Row[Any]:
+    """The channel has reversed journal row `original_id`: it is REVERSED, and a reversed
+    void, cancel or refund gives its own original back its state."""
+    reversed_row = record_event(connection, original_id, Event.REVERSAL_CONFIRMED, now)
+    if reversed_row.original_id is not None and reversed_row.response_code == APPROVED:
+        undo_on_original(connection, reversed_row, now)
+    return reversed_row
+
+
+def answer_open_reversals(connection: Connection, original_id: int, now: datetime) -> int:
+    """Answer 00 every reversal of `original_id` still unanswered (the host recovery job
+    confirmed the reversal at the channel); how many there were."""
+    t = host_reversal.c
+    return int(
+        connection.execute(
+            update(host_reversal)
+            .where(t.original_id == original_id, t.response_code.is_(None))
+            .values(response_code=REVERSED, updated_at=now)
+        ).rowcount
+    )
 
 
 def reversals(connection: Connection) -> list[Row[Any]]:

@@ -44,7 +44,7 @@ from pospay.cards import luhn_valid, mask_merchant, pan_reference
 from pospay.cards.track2 import read_track2
 from pospay.channels import CardAuthorisation, CardChannel, CardResult
 from pospay.clock import Clock
-from pospay.errors import BadInput, MessageFormatError
+from pospay.errors import BadInput, IllegalTransition, MessageFormatError
 from pospay.host import journal, link_keys, originals, reversals, settlement
 from pospay.host.responses import card_response, error_response, reversal_response
 from pospay.iso8583 import Message
@@ -284,21 +284,28 @@ class HostService:
         answer = result
 
         def record_answer(connection: Connection) -> Row[Any]:
-            done = journal.record_outcome(
-                connection,
-                row.id,
-                event,
-                response_code=answer.response_code,
-                auth_code=answer.auth_code,
-                balance_minor=answer.balance.minor if answer.balance is not None else None,
-                reason=answer.reason,
-                now=self._clock.now(),
-                issuer_auth_data=(
-                    None
-                    if answer.issuer_authentication_data is None
-                    else answer.issuer_authentication_data.hex().upper()
-                ),
-            )
+            try:
+                done = journal.record_outcome(
+                    connection,
+                    row.id,
+                    event,
+                    response_code=answer.response_code,
+                    auth_code=answer.auth_code,
+                    balance_minor=answer.balance.minor if answer.balance is not None else None,
+                    reason=answer.reason,
+                    now=self._clock.now(),
+                    issuer_auth_data=(
+                        None
+                        if answer.issuer_authentication_data is None
+                        else answer.issuer_authentication_data.hex().upper()
+                    ),
+                )
+            except IllegalTransition:
+                # The recovery job resolved the attempt before this answer (or timeout)
+                # came: it stands as recovery left it, and the terminal is told that.
+                standing = journal.request_row(connection, row.id)
+                log.info("late %s for %s left it %s", event.value, row.rrn, standing.state)
+                return standing
             if follow_up and State(done.state) is State.APPROVED:
                 originals.apply_to_original(connection, done, self._clock.now())
             return done

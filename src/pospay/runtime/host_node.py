@@ -2,17 +2,26 @@
 
 Used by `pospay serve`, the demo, the benchmarks and the end-to-end tests, so they
 all exercise the same wiring.
+
+At start-up, before the server accepts a connection, the host recovery job
+(`pospay.host.recovery`) resolves every attempt a previous run left non-final (with
+`startup_recovery_grace`, 0 by default: a single host has nothing in flight then);
+afterwards it runs every `recovery_interval` seconds in the background with
+`recovery_grace`, and is stopped before the server on exit.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
 from sqlalchemy import Engine
 
+from pospay.channels import CardChannel
 from pospay.clock import Clock, SystemClock
+from pospay.host.recovery import RecoveryLoop, RecoveryReport
 from pospay.host.server import IsoServer
 from pospay.host.service import HostService, HostSettings
 from pospay.issuer import IssuerSimulator
@@ -31,6 +40,16 @@ class HostNode:
     iso_port: int = 8583
     clock: Clock = field(default_factory=SystemClock)
     schema: str | None = None
+    # How long the host waits for the channel, per request and per recovery call.
+    channel_timeout: float = 10.0
+    # The recovery job: its period (None: start-up run only), and how long a non-final
+    # attempt must have been left alone before a periodic run touches it. With several
+    # host processes on one database, both graces must exceed `channel_timeout`.
+    recovery_interval: float | None = 10.0
+    recovery_grace: float = 30.0
+    startup_recovery_grace: float = 0.0
+    # Tests put a faulty link between host and issuer here; None: the issuer itself.
+    channel_for: Callable[[IssuerSimulator], CardChannel] | None = None
 
     host_engine: Engine = field(init=False)
     issuer_engine: Engine = field(init=False)
@@ -38,6 +57,9 @@ class HostNode:
     # The host's core, socket-free: what the server calls for each decoded request.
     service: HostService = field(init=False)
     issuer: IssuerSimulator = field(init=False)
+    recovery: RecoveryLoop = field(init=False)
+    # What the start-up run of the recovery job did.
+    startup_recovery: RecoveryReport = field(init=False)
     _committers: list[GroupCommitter] = field(init=False, default_factory=list)
 
     @property
@@ -68,17 +90,34 @@ class HostNode:
             pan_key=load_or_create_key(self.key_dir / "issuer-pan.key"),
         )
         await self.issuer.install_test_cards()
+        channel = self.issuer if self.channel_for is None else self.channel_for(self.issuer)
         self.service = service = HostService(
             host_committer,
-            self.issuer,
+            channel,
             self.clock,
             HostSettings(
                 pan_key=load_or_create_key(self.key_dir / "host-pan.key"),
                 key_encryption_key=load_or_create_key(self.key_dir / "host-kek.key"),
+                channel_timeout=self.channel_timeout,
             ),
         )
+        self.recovery = RecoveryLoop(
+            host_committer,
+            channel,
+            self.clock,
+            interval=self.recovery_interval or 0.0,
+            grace=self.recovery_grace,
+            channel_timeout=self.channel_timeout,
+        )
+        self.startup_recovery = await self.recovery.run_once(grace=self.startup_recovery_grace)
+        if self.recovery_interval is not None:
+            self.recovery.start()
         self.server = IsoServer(service, host=self.iso_host, port=self.iso_port)
-        await self.server.start()
+        try:
+            await self.server.start()
+        except BaseException:
+            await self.recovery.stop()
+            raise
         return self
 
     async def __aexit__(
@@ -87,6 +126,7 @@ class HostNode:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        await self.recovery.stop()
         await self.server.stop()
         for committer in self._committers:
             await committer.stop()
