@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from databases import Database
+from pospay.errors import PrinterFault
 from pospay.printer import ReceiptPrinter
 from pospay.runtime import HostNode, TerminalNode
 from pospay.terminal.config import TerminalConfig
@@ -33,3 +34,29 @@ async def terminal_node(
     )
     async with node as terminal:
         yield terminal
+
+
+class RecordingPrinter:
+    """A printer that keeps every job it printed, in order, and can be broken:
+    `fault` set (a PrinterFault reason) refuses every job; `fail_after` n prints n more
+    jobs and then faults. `tries` counts every job it was handed, printed or not."""
+
+    def __init__(self, fault: str | None = None) -> None:
+        self.fault = fault
+        self.fail_after: int | None = None
+        self.jobs: list[tuple[str, bytes, str]] = []
+        self.tries = 0
+
+    def print_job(self, name: str, escpos: bytes, text: str) -> None:
+        self.tries += 1
+        if self.fail_after is not None:
+            if self.fail_after <= 0:
+                raise PrinterFault("paper_out")
+            self.fail_after -= 1
+        if self.fault is not None:
+            raise PrinterFault(self.fault)
+        self.jobs.append((name, escpos, text))
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _, _ in self.jobs]

@@ -11,12 +11,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
 
 from databases import Database
-from nodes import CONFIG, host_node
+from nodes import CONFIG, RecordingPrinter, host_node
 from pospay.audit import check_agreement
 from pospay.clock import SystemClock
 from pospay.errors import LinkError, OutcomeUnknown
@@ -28,7 +29,7 @@ from pospay.issuer.ledger import approved_movements
 from pospay.issuer.tables import issuer_entry
 from pospay.issuer.test_cards import TEST_CARDS
 from pospay.money import Money
-from pospay.printer import DirectoryPrinter
+from pospay.printer import DirectoryPrinter, ReceiptPrinter
 from pospay.runtime import HostNode
 from pospay.storage import GroupCommitter, migrate
 from pospay.terminal import journal
@@ -36,7 +37,9 @@ from pospay.terminal.card_read import CardRead
 from pospay.terminal.config import TerminalConfig
 from pospay.terminal.engine import Terminal
 from pospay.terminal.link import TcpHostLink
+from pospay.terminal.outcome import Outcome
 from pospay.terminal.reversals import ReversalState, reversals
+from pospay.terminal.tables import terminal_slip
 from pospay.transaction import Kind, Method, State
 
 CARD = TEST_CARDS[0]
@@ -112,7 +115,11 @@ class Rig:
 
 @asynccontextmanager
 async def running_terminal(
-    database: Database, host: HostNode, receipts: Path, config: TerminalConfig = CONFIG
+    database: Database,
+    host: HostNode,
+    receipts: Path,
+    config: TerminalConfig = CONFIG,
+    printer: ReceiptPrinter | None = None,
 ) -> AsyncIterator[Rig]:
     engine = database.engine()
     migrate(engine, "terminal")
@@ -120,9 +127,8 @@ async def running_terminal(
     committer.start()
     link = FaultyLink(TcpHostLink("127.0.0.1", host.port))
     sleeps = Sleeps()
-    terminal = Terminal(
-        config, committer, link, SystemClock(), DirectoryPrinter(receipts), sleep=sleeps
-    )
+    printer = printer or DirectoryPrinter(receipts)
+    terminal = Terminal(config, committer, link, SystemClock(), printer, sleep=sleeps)
     try:
         await terminal.open()
         yield Rig(terminal, link, engine, host, sleeps)
@@ -344,3 +350,95 @@ async def test_an_unusable_or_lost_answer_is_reversed(
         with r.host.host_engine.connect() as connection:
             assert connection.execute(select(host_journal.c.state)).scalar_one() == "reversed"
         assert r.movements() == {} and r.agreement_findings() == {}
+
+
+async def _fail_a_reversal(r: Rig) -> Outcome:
+    """A sale whose answer is lost and whose reversal never reaches the host."""
+    r.link.faults = ["drop", "refuse"]
+    outcome = await r.terminal.sale(READ, Money(880, "CNY"))
+    r.link.down = True
+    [status] = await r.terminal.flush_reversals()
+    assert status.state is ReversalState.FAILED
+    r.link.down = False
+    return outcome
+
+
+def _slips(engine: Engine) -> list[Any]:
+    with engine.connect() as connection:
+        return list(connection.execute(select(terminal_slip).order_by(terminal_slip.c.id)))
+
+
+async def test_a_failed_reversal_prints_a_slip_with_the_masked_card_only(
+    database: Database, tmp_path: Path
+) -> None:
+    printer = RecordingPrinter()
+    async with (
+        host_node(database, tmp_path / "keys") as host,
+        running_terminal(database, host, tmp_path / "r", printer=printer) as r,
+    ):
+        assert await r.terminal.sign_in() == "00"
+        outcome = await _fail_a_reversal(r)
+        [slip] = _slips(r.engine)
+        assert (slip.kind, slip.voucher) == ("reversal_failed", outcome.voucher)
+        assert slip.printed_at is not None
+        with r.engine.connect() as connection:
+            [reversal] = reversals(connection)
+        assert slip.reversal_id == reversal.id
+        name = f"reversal-failed-{outcome.voucher}"
+        assert printer.names == [name]
+        [(_, escpos, text)] = printer.jobs
+        assert (text, escpos) == (slip.text, slip.escpos)
+        for needle in (
+            "冲正失败 REVERSAL FAILED",
+            "请联系收单机构",
+            "CONTACT YOUR ACQUIRER",
+            CONFIG.merchant_id,
+            CONFIG.terminal_id,
+            outcome.voucher,
+            outcome.stan,
+            f"{CARD.pan[:6]}******{CARD.pan[-4:]}",
+            "98",
+            "host unreachable",
+            "8.80",
+        ):
+            assert needle in text, needle
+        assert CARD.pan not in text and CARD.pan.encode() not in escpos
+        assert "冲正失败".encode("gb18030") in escpos
+        # A terminal-side document, not a receipt: the auditor counts no original for it.
+        findings = r.agreement_findings()
+        assert "receipt" not in findings
+        assert findings == {"final": 1, "outcome": 1}
+        assert await r.terminal.pending_receipts() == []
+
+
+async def test_with_the_printer_down_the_slip_waits_and_prints_first(
+    database: Database, tmp_path: Path
+) -> None:
+    printer = RecordingPrinter(fault="paper_out")
+    async with (
+        host_node(database, tmp_path / "keys") as host,
+        running_terminal(database, host, tmp_path / "r", printer=printer) as r,
+    ):
+        assert await r.terminal.sign_in() == "00"
+        failed = await _fail_a_reversal(r)
+        [slip] = _slips(r.engine)
+        assert slip.printed_at is None
+        sale = await r.terminal.sale(READ, Money(500, "CNY"))
+        assert sale.state is State.APPROVED and sale.receipts_pending == 2
+        pending = await r.terminal.pending_receipts()
+        assert [(p.voucher, p.copy) for p in pending] == [
+            (failed.voucher, "reversal_failed"),
+            (sale.voucher, "customer"),
+            (sale.voucher, "merchant"),
+        ]
+        printer.fault = None
+        drained = await r.terminal.print_pending()
+        assert (drained.printed, drained.pending) == (3, 0)
+        assert printer.names == [
+            f"reversal-failed-{failed.voucher}",
+            f"{sale.voucher}-customer",
+            f"{sale.voucher}-merchant",
+        ]
+        [slip] = _slips(r.engine)
+        assert slip.printed_at is not None
+        assert await r.terminal.pending_receipts() == []

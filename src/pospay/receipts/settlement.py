@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from pospay.money import Money, format_money
-from pospay.receipts.columns import Measure, center, printer_width, spread, text_width, wrap
+from pospay.receipts.columns import Measure, center, printer_width, text_width
 from pospay.receipts.compose import PrintLine
 from pospay.receipts.escpos import escpos_job
 from pospay.receipts.layout import KIND_LABELS, Label, Paper, Style
 from pospay.receipts.sale import CHINA_STANDARD_TIME
+from pospay.receipts.slip_lines import field_lines, label_lines
 from pospay.settlement import BatchTotals, KindTotal
 
 TITLE = Label("结算单", "SETTLEMENT SLIP")
@@ -40,8 +41,6 @@ BALANCED = Label("对账平", "BALANCED")
 UNBALANCED = Label("对账不平", "UNBALANCED")
 AFTER_UPLOAD = Label("批上送后对账平", "BALANCED AFTER BATCH UPLOAD")
 _UPLOADED = Label("上送笔数", "UPLOADED")
-
-_GAP = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +74,8 @@ def settlement_lines(
     width = paper.columns
     rule = PrintLine("-" * width)
     lines = [
-        PrintLine(center(text, width, measure), Style.LARGE) for text in _fit(TITLE, width, measure)
+        PrintLine(center(text, width, measure), Style.LARGE)
+        for text in label_lines(TITLE, width, measure)
     ]
     lines.append(rule)
     facts: list[tuple[Label, str | None]] = [
@@ -89,27 +89,28 @@ def settlement_lines(
     ]
     for label, value in facts:
         if value:
-            lines += _field(label, value, width, measure)
+            lines += field_lines(label, value, width, measure)
     lines.append(rule)
-    lines += [PrintLine(text) for text in _fit(_COLUMNS, width, measure)]
+    lines += [PrintLine(text) for text in label_lines(_COLUMNS, width, measure)]
     for total in slip.by_kind:
         amount = _money(total.amount_minor, slip.currency)
-        lines += _field(KIND_LABELS[total.kind], f"{total.count}  {amount}", width, measure)
+        lines += field_lines(KIND_LABELS[total.kind], f"{total.count}  {amount}", width, measure)
     lines.append(rule)
     totals = slip.totals
     debits = f"{totals.debit_count}  {_money(totals.debit_minor, slip.currency)}"
     credits = f"{totals.credit_count}  {_money(totals.credit_minor, slip.currency)}"
-    lines += _field(_DEBITS, debits, width, measure)
-    lines += _field(_CREDITS, credits, width, measure)
-    lines += _field(_NET, _money(totals.net_minor, slip.currency), width, measure, Style.LARGE)
+    lines += field_lines(_DEBITS, debits, width, measure)
+    lines += field_lines(_CREDITS, credits, width, measure)
+    lines += field_lines(_NET, _money(totals.net_minor, slip.currency), width, measure, Style.LARGE)
     lines.append(rule)
     results = [BALANCED] if slip.balanced_first_time else [UNBALANCED, AFTER_UPLOAD]
     for result in results:
         lines += [
-            PrintLine(center(t, width, measure), Style.BOLD) for t in _fit(result, width, measure)
+            PrintLine(center(t, width, measure), Style.BOLD)
+            for t in label_lines(result, width, measure)
         ]
     if not slip.balanced_first_time:
-        lines += _field(_UPLOADED, str(slip.uploaded), width, measure)
+        lines += field_lines(_UPLOADED, str(slip.uploaded), width, measure)
     return tuple(lines)
 
 
@@ -122,21 +123,3 @@ def render_settlement(slip: SettlementSlipData, paper: Paper) -> tuple[str, byte
 def _money(minor: int, currency: str) -> str:
     shown = format_money(Money(abs(minor), currency))
     return f"-{shown}" if minor < 0 else shown
-
-
-def _fit(label: Label, width: int, measure: Measure) -> list[str]:
-    joined = f"{label.zh} {label.en}"
-    if measure(joined) <= width:
-        return [joined]
-    return wrap(label.zh, width, measure) + wrap(label.en, width, measure)
-
-
-def _field(
-    label: Label, value: str, width: int, measure: Measure, style: Style = Style.NORMAL
-) -> list[PrintLine]:
-    texts = _fit(label, width, measure)
-    if measure(texts[-1]) + _GAP + measure(value) <= width:
-        texts[-1] = spread(texts[-1], value, width, measure)
-    else:
-        texts += [spread("", line, width, measure) for line in wrap(value, width, measure)]
-    return [PrintLine(text, style) for text in texts]

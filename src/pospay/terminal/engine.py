@@ -19,6 +19,10 @@ reversal queued (`terminal.reversals`), and the reversal is sent at once. Queued
 reversals go out again before every transaction and at sign-in
 (`terminal.store_and_forward`); an attempt a restart left SENT is queued for reversal
 (reason 06) when the terminal opens.
+
+Receipts and slips a printer fault left unprinted are printed by the print queue
+(`terminal.printing`), after the reversals, before every transaction and at sign-in;
+a new attempt's receipts go through the same queue, so they print after older ones.
 """
 
 from __future__ import annotations
@@ -65,7 +69,7 @@ from pospay.terminal.config import TerminalConfig
 from pospay.terminal.link import HostLink
 from pospay.terminal.operators import Credentials, Operator, Operators, SupervisorPolicy
 from pospay.terminal.outcome import Outcome, outcome_of
-from pospay.terminal.printing import PrintJob, ReceiptSpooler
+from pospay.terminal.printing import DrainResult, PendingPrint, ReceiptSpooler, Source
 from pospay.terminal.receipts import render_receipts
 from pospay.terminal.requests import card_request, follow_up_request, pin_fields
 from pospay.terminal.secure_link import MacLink
@@ -98,8 +102,10 @@ class Terminal:
         self._link = MacLink(link)
         self._clock = clock
         self._printer = printer
-        self._spooler = ReceiptSpooler(printer, committer, clock)
-        self._reversals = ReversalForwarder(config, committer, self._link, clock, sleep)
+        self._spooler = ReceiptSpooler(printer, committer, clock, config.terminal_id)
+        self._reversals = ReversalForwarder(
+            config, committer, self._link, clock, sleep, spooler=self._spooler
+        )
         policy = SupervisorPolicy(config.supervisor_kinds)
         self.operators = Operators(committer, config.terminal_id, clock, policy, password_hasher)
         self._session: Operator | None = None
@@ -126,6 +132,20 @@ class Terminal:
     async def flush_reversals(self) -> list[ReversalStatus]:
         """Send every pending reversal, oldest first; see `terminal.store_and_forward`."""
         return await self._reversals.flush()
+
+    async def print_pending(self) -> DrainResult:
+        """Print every stored, unprinted receipt and slip of this terminal, in queue
+        order, until the printer faults; see `terminal.printing`."""
+        return await self._spooler.drain()
+
+    async def pending_receipts(self) -> list[PendingPrint]:
+        """(voucher, copy, created_at) of every stored job not yet printed, queue order."""
+        return await self._spooler.pending()
+
+    async def _before_attempt(self) -> None:
+        """What goes out before every transaction: queued reversals, then pending prints."""
+        await self.flush_reversals()
+        await self.print_pending()
 
     async def sign_in(self) -> str:
         """Sign in to the host (0800/0810); returns the response code.
@@ -167,6 +187,7 @@ class Terminal:
             await self._committer.run(signed_in)
             self._link.keys = WorkingKeys(decrypt_under(tmk, pin_key), decrypt_under(tmk, mac_key))
             await self.flush_reversals()
+        await self.print_pending()
         return code
 
     async def log_in(self, credentials: Credentials) -> Operator:
@@ -199,7 +220,7 @@ class Terminal:
     ) -> SettlementOutcome:
         """End of day: settle the current batch with the host (see `terminal.settlement`)."""
         supervisor_id = await self.require(Kind.SETTLEMENT, supervisor)
-        await self.flush_reversals()
+        await self._before_attempt()
         settlement = BatchSettlement(
             self.config, self._committer, self._link, self._clock, self._printer
         )
@@ -297,7 +318,7 @@ class Terminal:
         target_pan: str | None = None,
     ) -> Outcome:
         supervisor_id = await self.require(kind, supervisor)
-        await self.flush_reversals()
+        await self._before_attempt()
         now = self._clock.now()
         emv = None if card.icc is None else self._generate_ac(card.icc, kind, amount, now)
         record = journal.AttemptRecord(
@@ -360,7 +381,7 @@ class Terminal:
         )
         if original is None:
             raise OriginalNotFound(wanted.value, reference)
-        await self.flush_reversals()
+        await self._before_attempt()
         if amount is None:
             amount = Money(original.amount_minor, original.currency)
         now = self._clock.now()
@@ -447,7 +468,7 @@ class Terminal:
             balance = read_balance_field(response["54"])
         config = self.config
 
-        def finish(connection: Connection) -> tuple[Row[Any], list[PrintJob]]:
+        def finish(connection: Connection) -> tuple[Row[Any], list[int]]:
             done = journal.record_outcome(
                 connection,
                 row.id,
@@ -459,15 +480,17 @@ class Terminal:
                 reason=reason,
                 now=now,
             )
-            jobs: list[PrintJob] = []
+            jobs: list[int] = []
             if State(done.state) is State.APPROVED and done.original_id is not None:
                 journal.apply_to_original(connection, done, now)
             if State(done.state) is State.APPROVED and Kind(done.kind).moves_money:
                 for copy, text, escpos in render_receipts(done, config):
-                    receipt_id = journal.store_receipt(connection, done.id, copy, text, escpos, now)
-                    jobs.append((receipt_id, f"{done.voucher}-{copy}", escpos, text))
+                    jobs.append(journal.store_receipt(connection, done.id, copy, text, escpos, now))
             return done, jobs
 
         done, jobs = await self._committer.run(finish)
-        printed = await self._spooler.print_jobs(jobs)
+        # Through the queue: older pending jobs first, then this attempt's, in order.
+        drained = await self._spooler.drain() if jobs else None
+        ours = {(Source.RECEIPT, receipt_id) for receipt_id in jobs}
+        printed = len(ours.intersection(drained.printed_jobs)) if drained else 0
         return outcome_of(done, balance, printed, len(jobs) - printed)

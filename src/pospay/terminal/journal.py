@@ -184,12 +184,6 @@ def store_receipt(
     )
 
 
-def mark_printed(connection: Connection, receipt_id: int, at: datetime) -> None:
-    connection.execute(
-        update(terminal_receipt).where(terminal_receipt.c.id == receipt_id).values(printed_at=at)
-    )
-
-
 def attempt(connection: Connection, attempt_id: int) -> Row[Any]:
     return connection.execute(
         select(terminal_journal).where(terminal_journal.c.id == attempt_id)

@@ -1,48 +1,237 @@
-"""Printing from stored receipts: after the outcome and its receipts are committed.
+"""Printing from stored jobs: after the outcome and its receipts are committed.
 
-A job that prints is marked printed (durably); a printer fault leaves the receipt
-stored and unprinted, visible as pending, and never touches the transaction.
+Every job the terminal prints is stored first: the receipts of an attempt
+(`terminal_receipt`), the settlement slip (`terminal_settlement`) and the
+reversal-failure slip (`terminal_slip`). A job that prints is marked printed
+(durably) before the next one is sent to the printer, so jobs are marked in the order
+they printed; a printer fault leaves the job stored and unprinted, visible as pending
+(`pending_jobs`), and never touches the transaction.
+
+The print queue (`ReceiptSpooler.drain`) prints every pending job of the terminal,
+reversal-failure slips first, then the rest oldest first (an attempt's customer copy
+before its merchant copy), and stops at the first `PrinterFault`: the printer is down,
+so the rest wait for the next drain (before every transaction and at sign-in).
+
+Never a second original: the queue prints the stored original job, once, and marks it.
+A job interrupted mid-print (the paper came out but a crash came before the mark was
+committed) is still unmarked, so the next drain prints it again as an original. Issue 5
+will re-issue such jobs as marked copies ("重打印 REPRINT"); until then that window,
+one job wide, remains.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Row, select, update
 
 from pospay.clock import Clock
 from pospay.errors import PrinterFault
 from pospay.printer import ReceiptPrinter
 from pospay.storage import GroupCommitter
-from pospay.terminal import journal
+from pospay.terminal.tables import (
+    terminal_journal,
+    terminal_receipt,
+    terminal_settlement,
+    terminal_slip,
+)
 
 log = logging.getLogger(__name__)
 
-# (receipt id, job name, ESC/POS bytes, text)
-PrintJob = tuple[int, str, bytes, str]
+
+class Source(StrEnum):
+    """Where a stored job lives: the table whose `printed_at` marks it printed."""
+
+    SLIP = "slip"
+    RECEIPT = "receipt"
+    SETTLEMENT = "settlement"
+
+
+@dataclass(frozen=True, slots=True)
+class PrintJob:
+    source: Source
+    row_id: int
+    name: str  # the printer's job name: "<voucher>-<copy>", "settlement-<batch>", ...
+    escpos: bytes
+    text: str
+    voucher: str | None  # the attempt's voucher number (None for a settlement slip)
+    copy: str  # customer | merchant | settlement | reversal_failed
+    created_at: datetime
+
+    @property
+    def key(self) -> tuple[Source, int]:
+        return self.source, self.row_id
+
+
+class PendingPrint(NamedTuple):
+    """One stored job not yet printed, as the operator is shown it."""
+
+    voucher: str | None
+    copy: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DrainResult:
+    """What one drain of the print queue did."""
+
+    printed: int
+    pending: int  # still stored unprinted (0 unless the printer faulted)
+    fault: str | None  # the PrinterFault reason that stopped the drain
+    printed_jobs: tuple[tuple[Source, int], ...] = ()
+
+
+# Customer copy before merchant copy; anything else after them.
+_COPY_RANK = {"customer": 0, "merchant": 1}
 
 
 class ReceiptSpooler:
-    def __init__(self, printer: ReceiptPrinter, committer: GroupCommitter, clock: Clock) -> None:
+    def __init__(
+        self, printer: ReceiptPrinter, committer: GroupCommitter, clock: Clock, terminal_id: str
+    ) -> None:
         self._printer = printer
         self._committer = committer
         self._clock = clock
+        self._terminal_id = terminal_id
+        # One drain at a time in this process: two would print the same job twice.
+        self._lock = asyncio.Lock()
 
-    async def print_jobs(self, jobs: list[PrintJob]) -> int:
-        """Print each stored job; returns how many printed."""
-        printed = 0
-        for receipt_id, name, escpos, text in jobs:
-            try:
-                self._printer.print_job(name, escpos, text)
-            except PrinterFault as fault:
-                log.warning("receipt %s stays pending: %s", name, fault)
-                continue
-            await self._committer.run(_marker(receipt_id, self._clock.now()))
-            printed += 1
-        return printed
+    async def drain(self) -> DrainResult:
+        """Print every pending job of this terminal in queue order; stop at the first
+        printer fault. Each job is marked printed, durably, before the next prints."""
+        async with self._lock:
+            terminal_id = self._terminal_id
+            jobs = await self._committer.read(
+                lambda connection: pending_jobs(connection, terminal_id)
+            )
+            printed: list[tuple[Source, int]] = []
+            for job in jobs:
+                try:
+                    self._printer.print_job(job.name, job.escpos, job.text)
+                except PrinterFault as fault:
+                    pending = len(jobs) - len(printed)
+                    log.warning(
+                        "print queue stopped at %s, %d pending: %s", job.name, pending, fault
+                    )
+                    return DrainResult(len(printed), pending, fault.reason, tuple(printed))
+                await self._committer.run(_marker(job, self._clock.now()))
+                printed.append(job.key)
+            return DrainResult(len(printed), 0, None, tuple(printed))
+
+    async def pending(self) -> list[PendingPrint]:
+        """The jobs still to print, in queue order."""
+        terminal_id = self._terminal_id
+        jobs = await self._committer.read(lambda connection: pending_jobs(connection, terminal_id))
+        return [PendingPrint(job.voucher, job.copy, job.created_at) for job in jobs]
 
 
-def _marker(receipt_id: int, at: datetime) -> Callable[[Connection], None]:
-    return lambda connection: journal.mark_printed(connection, receipt_id, at)
+def pending_jobs(connection: Connection, terminal_id: str) -> list[PrintJob]:
+    """Every stored, unprinted job of the terminal, in the order the queue prints them:
+    reversal-failure slips first, then oldest first, customer copy before merchant."""
+    jobs = _slip_jobs(connection, terminal_id)
+    jobs += _receipt_jobs(connection, terminal_id)
+    jobs += _settlement_jobs(connection, terminal_id)
+    return sorted(jobs, key=_queue_order)
+
+
+def _queue_order(job: PrintJob) -> tuple[Any, ...]:
+    first = 0 if job.source is Source.SLIP else 1
+    return (first, job.created_at, job.voucher or "", _COPY_RANK.get(job.copy, 2), job.row_id)
+
+
+def _slip_jobs(connection: Connection, terminal_id: str) -> list[PrintJob]:
+    s = terminal_slip.c
+    rows = connection.execute(
+        select(terminal_slip).where(s.terminal_id == terminal_id, s.printed_at.is_(None))
+    )
+    return [
+        PrintJob(
+            Source.SLIP,
+            row.id,
+            f"{row.kind.replace('_', '-')}-{row.voucher or row.id}",
+            row.escpos,
+            row.text,
+            row.voucher,
+            row.kind,
+            row.created_at,
+        )
+        for row in rows
+    ]
+
+
+def _receipt_jobs(connection: Connection, terminal_id: str) -> list[PrintJob]:
+    r, j = terminal_receipt.c, terminal_journal.c
+    rows = connection.execute(
+        select(terminal_receipt, j.voucher)
+        .join(terminal_journal, j.id == r.journal_id)
+        .where(j.terminal_id == terminal_id, r.printed_at.is_(None))
+    )
+    return [
+        PrintJob(
+            Source.RECEIPT,
+            row.id,
+            _receipt_name(row),
+            row.escpos,
+            row.text,
+            row.voucher,
+            row.copy,
+            row.created_at,
+        )
+        for row in rows
+    ]
+
+
+def _receipt_name(row: Row[Any]) -> str:
+    name = f"{row.voucher}-{row.copy}"
+    return name if row.reprint_number == 0 else f"{name}-reprint-{row.reprint_number}"
+
+
+def _settlement_jobs(connection: Connection, terminal_id: str) -> list[PrintJob]:
+    s = terminal_settlement.c
+    rows = connection.execute(
+        select(terminal_settlement).where(
+            s.terminal_id == terminal_id,
+            s.state == "settled",
+            s.slip_escpos.is_not(None),
+            s.printed_at.is_(None),
+        )
+    )
+    return [
+        PrintJob(
+            Source.SETTLEMENT,
+            row.id,
+            f"settlement-{row.batch}",
+            row.slip_escpos,
+            row.slip_text or "",
+            None,
+            "settlement",
+            row.settled_at or row.updated_at,
+        )
+        for row in rows
+    ]
+
+
+_TABLES = {
+    Source.SLIP: terminal_slip,
+    Source.RECEIPT: terminal_receipt,
+    Source.SETTLEMENT: terminal_settlement,
+}
+
+
+def _marker(job: PrintJob, at: datetime) -> Callable[[Connection], None]:
+    table = _TABLES[job.source]
+
+    def mark(connection: Connection) -> None:
+        connection.execute(
+            update(table)
+            .where(table.c.id == job.row_id, table.c.printed_at.is_(None))
+            .values(printed_at=at)
+        )
+
+    return mark

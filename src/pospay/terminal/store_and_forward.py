@@ -5,8 +5,11 @@ try that gets no answer, a broken link, or an answer other than 00 (reversed) or
 (the host never saw the original, so nothing moved) is counted durably. When a
 reversal has been tried `TerminalConfig.reversal_retries` times it is `failed`: its
 attempt stays REVERSAL_PENDING, an anomaly is logged with the voucher and masked
-card number, and the row is kept for reconciliation. A failed reversal is not sent
-again by later flushes; printing a slip and a print queue for it come later.
+card number, and the row is kept for reconciliation. In the unit that marks it failed a
+reversal-failure slip is stored (`terminal_slip`, `receipts.reversal_failure`), then
+printed through the print queue; a printer fault leaves it pending for the next drain,
+which prints it before anything else. A failed reversal is not sent again by later
+flushes.
 """
 
 from __future__ import annotations
@@ -15,17 +18,24 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection, Row, insert
 
 from pospay.clock import Clock
 from pospay.errors import LinkError, OutcomeUnknown
+from pospay.money import Money
+from pospay.receipts import PAPERS
+from pospay.receipts.reversal_failure import ReversalFailureSlipData, render_reversal_failure
 from pospay.storage import GroupCommitter
 from pospay.terminal import journal, reversals
 from pospay.terminal.config import TerminalConfig
 from pospay.terminal.link import HostLink
+from pospay.terminal.printing import ReceiptSpooler
 from pospay.terminal.reversals import ReversalState
+from pospay.terminal.tables import terminal_slip
+from pospay.transaction import Kind
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +66,15 @@ class ReversalForwarder:
         link: HostLink,
         clock: Clock,
         sleep: Sleep = asyncio.sleep,
+        spooler: ReceiptSpooler | None = None,
     ) -> None:
         self._config = config
         self._committer = committer
         self._link = link
         self._clock = clock
         self._sleep = sleep
+        # Prints the reversal-failure slip; None: it stays stored for the next drain.
+        self._spooler = spooler
 
     async def flush(self) -> list[ReversalStatus]:
         """Send every pending reversal, oldest first, each until answered or failed."""
@@ -106,6 +119,8 @@ class ReversalForwarder:
                     queued.tries,
                     problem,
                 )
+                if self._spooler is not None:
+                    await self._spooler.drain()
 
     @staticmethod
     def _loader(reversal_id: int) -> Callable[[Connection], tuple[Row[Any], Row[Any]]]:
@@ -121,10 +136,53 @@ class ReversalForwarder:
 
     def _failure(self, reversal_id: int, problem: str) -> Callable[[Connection], Row[Any]]:
         now = self._clock.now()
-        retries = self._config.reversal_retries
-        return lambda connection: reversals.record_failed_try(
-            connection, reversal_id, problem, retries, now
+        config = self._config
+
+        def fail(connection: Connection) -> Row[Any]:
+            queued = reversals.record_failed_try(
+                connection, reversal_id, problem, config.reversal_retries, now
+            )
+            if queued.state == ReversalState.FAILED:
+                _store_failure_slip(connection, config, queued, now)
+            return queued
+
+        return fail
+
+
+def _store_failure_slip(
+    connection: Connection, config: TerminalConfig, queued: Row[Any], now: datetime
+) -> None:
+    """Store the reversal-failure slip of the reversal `queued`, just failed."""
+    attempt = journal.attempt(connection, queued.journal_id)
+    text, escpos = render_reversal_failure(
+        ReversalFailureSlipData(
+            merchant_name=config.merchant_name,
+            merchant_id=config.merchant_id,
+            terminal_id=attempt.terminal_id,
+            kind=Kind(attempt.kind),
+            voucher=attempt.voucher,
+            stan=attempt.stan,
+            reversal_stan=queued.stan,
+            masked_pan=attempt.pan_masked,
+            amount=Money(attempt.amount_minor, attempt.currency),
+            at=now,
+            reason_code=queued.reason_code,
+            tries=queued.tries,
+            last_error=queued.last_error,
+        ),
+        PAPERS[f"{config.paper_mm}mm"],
+    )
+    connection.execute(
+        insert(terminal_slip).values(
+            terminal_id=attempt.terminal_id,
+            kind="reversal_failed",
+            reversal_id=queued.id,
+            voucher=attempt.voucher,
+            text=text,
+            escpos=escpos,
+            created_at=now,
         )
+    )
 
 
 def _status(queued: Row[Any], attempt: Row[Any]) -> ReversalStatus:

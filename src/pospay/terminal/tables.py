@@ -171,3 +171,21 @@ terminal_settlement = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     UniqueConstraint("terminal_id", "batch", name="uq_terminal_settlement_batch"),
 )
+
+# Terminal-side documents that are not receipts of a transaction (the auditor counts
+# only `terminal_receipt` originals): now the reversal-failure slip, one per failed
+# reversal. Stored before it is printed; `printed_at` NULL is a job of the print queue.
+terminal_slip = Table(
+    "terminal_slip",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("terminal_id", String(8), nullable=False),
+    Column("kind", String(24), nullable=False),  # reversal_failed
+    Column("reversal_id", Integer, ForeignKey("terminal_reversal.id"), nullable=True, unique=True),
+    # The voucher of the attempt the slip is about.
+    Column("voucher", String(6), nullable=True),
+    Column("text", Text, nullable=False),
+    Column("escpos", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("printed_at", UtcDateTime(), nullable=True),
+)

@@ -1,0 +1,102 @@
+"""The print queue: receipts a printer fault left stored are printed when it recovers,
+oldest first, customer copy before merchant copy, each original once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from sqlalchemy import select
+
+from databases import Database
+from nodes import RecordingPrinter, host_node, terminal_node
+from pospay.audit import check_agreement
+from pospay.issuer.test_cards import TEST_CARDS
+from pospay.money import Money
+from pospay.terminal.card_read import CardRead
+from pospay.terminal.tables import terminal_receipt
+from pospay.transaction import Method, State
+
+READ = CardRead.for_test_card(TEST_CARDS[0], Method.CARD_CHIP)
+
+
+async def test_receipts_left_by_a_paper_out_print_before_the_next_sale(
+    database: Database, tmp_path: Path
+) -> None:
+    printer = RecordingPrinter(fault="paper_out")
+    async with host_node(database, tmp_path / "keys") as host:
+        async with terminal_node(database, host, printer) as terminal:
+            assert await terminal.sign_in() == "00"
+            first = await terminal.sale(READ, Money(1250, "CNY"))
+            assert first.state is State.APPROVED
+            assert (first.receipts_printed, first.receipts_pending) == (0, 2)
+            pending = await terminal.pending_receipts()
+            assert [(p.voucher, p.copy) for p in pending] == [
+                (first.voucher, "customer"),
+                (first.voucher, "merchant"),
+            ]
+            assert all(p.created_at is not None for p in pending)
+
+            printer.fault = None  # paper loaded
+            second = await terminal.sale(READ, Money(300, "CNY"))
+            assert second.state is State.APPROVED
+            assert (second.receipts_printed, second.receipts_pending) == (2, 0)
+            assert await terminal.pending_receipts() == []
+            again = await terminal.print_pending()
+            assert (again.printed, again.pending, again.fault) == (0, 0, None)
+        # The pending ones first, then the new sale's; customer copy before merchant copy.
+        assert printer.names == [
+            f"{first.voucher}-customer",
+            f"{first.voucher}-merchant",
+            f"{second.voucher}-customer",
+            f"{second.voucher}-merchant",
+        ]
+        assert max(Counter(printer.names).values()) == 1  # no original printed twice
+        with host.host_engine.connect() as connection:
+            marks = connection.execute(
+                select(terminal_receipt.c.printed_at).order_by(terminal_receipt.c.id)
+            ).scalars()
+            marked = list(marks)
+        assert len(marked) == 4 and None not in marked
+        assert marked == sorted(marked)  # marked in the order they printed
+        report = check_agreement(host.host_engine, host.host_engine, host.issuer_engine)
+        assert report.agreement, report.findings
+
+
+async def test_sign_in_prints_what_is_pending(database: Database, tmp_path: Path) -> None:
+    printer = RecordingPrinter(fault="offline")
+    async with host_node(database, tmp_path / "keys") as host:
+        async with terminal_node(database, host, printer) as terminal:
+            await terminal.sign_in()
+            outcome = await terminal.sale(READ, Money(700, "CNY"))
+        printer.fault = None
+        async with terminal_node(database, host, printer) as terminal:
+            assert len(await terminal.pending_receipts()) == 2  # durable across a restart
+            assert await terminal.sign_in() == "00"
+            assert await terminal.pending_receipts() == []
+    assert printer.names == [f"{outcome.voucher}-customer", f"{outcome.voucher}-merchant"]
+
+
+async def test_the_queue_stops_at_the_first_fault(database: Database, tmp_path: Path) -> None:
+    printer = RecordingPrinter(fault="paper_out")
+    async with (
+        host_node(database, tmp_path / "keys") as host,
+        terminal_node(database, host, printer) as terminal,
+    ):
+        await terminal.sign_in()
+        first = await terminal.sale(READ, Money(100, "CNY"))
+        second = await terminal.sale(READ, Money(200, "CNY"))
+        assert len(await terminal.pending_receipts()) == 4
+        printer.fault, printer.fail_after, printer.tries = None, 1, 0
+        drained = await terminal.print_pending()
+        assert (drained.printed, drained.pending, drained.fault) == (1, 3, "paper_out")
+        assert printer.tries == 2  # one printed, one refused: the rest not tried
+        printer.fail_after = None
+        drained = await terminal.print_pending()
+        assert (drained.printed, drained.pending) == (3, 0)
+    assert printer.names == [
+        f"{first.voucher}-customer",
+        f"{first.voucher}-merchant",
+        f"{second.voucher}-customer",
+        f"{second.voucher}-merchant",
+    ]
