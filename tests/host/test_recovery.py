@@ -15,21 +15,19 @@ import pytest
 from sqlalchemy import Engine, Row, select
 
 from databases import Database
-from nodes import CONFIG, terminal_node
+from host_messages import CARD, MERCHANT, SIGN_IN, TERMINAL, sale
+from nodes import terminal_node
 from pospay.audit import check_agreement
 from pospay.channels import CardAuthorisation, CardChannel, CardResult
 from pospay.clock import SystemClock
-from pospay.emv import SimulatedCard, TerminalData
 from pospay.host.recovery import RecoveryReport, recover
 from pospay.host.reversals import reversals
 from pospay.host.service import HostService, HostSettings
 from pospay.host.tables import host_journal
 from pospay.iso8583 import Message
-from pospay.iso8583.fields import amount_field
 from pospay.iso8583.messages import original_data_field
 from pospay.issuer import IssuerSimulator
 from pospay.issuer.ledger import approved_movements
-from pospay.issuer.test_cards import TEST_CARDS
 from pospay.money import Money
 from pospay.printer import DirectoryPrinter
 from pospay.runtime import HostNode, load_or_create_key
@@ -37,8 +35,6 @@ from pospay.storage import GroupCommitter, migrate
 from pospay.terminal.card_read import CardRead
 from pospay.transaction import Kind, Method, State
 
-CARD = TEST_CARDS[0]
-TERMINAL, MERCHANT = CONFIG.terminal_id, CONFIG.merchant_id
 DECLINED_AMOUNT = 66605  # the issuer's magic amount: do not honour (05)
 
 
@@ -115,37 +111,11 @@ async def running_host(
     )
     service = HostService(committer, channel, clock, settings)
     try:
-        sign_in = {"t": "0800", "7": "1126090000", "11": "000001", "41": TERMINAL}
-        sign_in |= {"42": MERCHANT, "60": "000001", "70": "001"}
-        assert (await service.handle(sign_in) or {}).get("39") == "00"
+        assert (await service.handle(SIGN_IN) or {}).get("39") == "00"
         yield Host(service, issuer, channel, committer, engine)
     finally:
         await committer.stop()
         engine.dispose()
-
-
-def sale(stan: str, minor: int, transmission_at: str = "1126100000") -> Message:
-    chip = SimulatedCard(CARD.pan, CARD.psn)
-    icc = chip.generate_ac(TerminalData(minor, "156", "156", datetime(2026, 11, 26), bytes(4)))
-    return {
-        "t": "0200",
-        "2": CARD.pan,
-        "3": "000000",
-        "4": amount_field(minor),
-        "7": transmission_at,
-        "11": stan,
-        "12": "100000",
-        "13": "1126",
-        "14": CARD.expiry,
-        "22": "051",
-        "23": f"0{CARD.psn}",
-        "25": "00",
-        "41": TERMINAL,
-        "42": MERCHANT,
-        "49": "156",
-        "55": icc.field_55().hex().upper(),
-        "60": "000001",
-    }
 
 
 def void(original: Message, rrn: str, stan: str) -> Message:
