@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ from pospay.transaction import Kind
 PAN = "6222020000000000005"
 
 
-def slip(**changes: object) -> ReversalFailureSlipData:
+def slip(**changes: Any) -> ReversalFailureSlipData:
     data = ReversalFailureSlipData(
         merchant_name="测试商户 TEST SHOP",
         merchant_id="898310048160002",
@@ -37,7 +38,7 @@ def slip(**changes: object) -> ReversalFailureSlipData:
         tries=3,
         last_error="not sent: test link: host unreachable",
     )
-    return replace(data, **changes)  # type: ignore[arg-type]
+    return replace(data, **changes)
 
 
 @pytest.mark.parametrize("paper", list(PAPERS.values()), ids=list(PAPERS))
