@@ -18,7 +18,8 @@ Callers catch the branch they can act on; each error carries what is needed to a
     │   └── MacFailure            an answer came, but its MAC does not verify: not to be used
     ├── LinkError                 the terminal-host link failed before a request was sent
     ├── StorageError              the journal could not make a record durable
-    └── PrinterFault              the printer could not print (paper out, offline, ...)
+    ├── PrinterFault              the printer could not print (paper out, offline, ...)
+    └── FontMissing               the CJK font for rendering receipts is not installed
 
 `OutcomeUnknown` is the error that matters most: the caller must not assume either
 outcome, and must resolve it (reversal or status query) before the attempt is final.
@@ -150,8 +151,20 @@ class StorageError(PospayError):
 
 
 class PrinterFault(PospayError):
-    """The printer could not print. `reason` is one of: paper_out, jam, offline, cover_open."""
+    """The printer could not print. `reason` is one of: paper_out, jam, offline,
+    cover_open, and for a printer on the network unreachable, timeout, bad_status (its
+    answer to DLE EOT is not a status byte)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"printer fault: {reason}")
         self.reason = reason
+
+
+class FontMissing(PospayError):
+    """Rendering a receipt as an image needs a CJK font that is not installed; `package`
+    names the PyPI package that provides it."""
+
+    def __init__(self, package: str, face: str) -> None:
+        super().__init__(f"the font {face!r} is missing: install it with `pip install {package}`")
+        self.package = package
+        self.face = face

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from pospay.cli.demo import demo
+from pospay.cli.printer import printer_app
 from pospay.cli.serve import serve
 
 app = typer.Typer(
@@ -15,6 +16,7 @@ app = typer.Typer(
 )
 app.command()(demo)
 app.command()(serve)
+app.add_typer(printer_app)
 
 
 def main() -> None:
