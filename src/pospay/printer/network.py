@@ -15,6 +15,7 @@ sent and only transport faults are reported.
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
 from pospay.errors import PrinterFault
@@ -40,15 +41,16 @@ class NetworkPrinter:
 
     def print_job(self, name: str, escpos: bytes, text: str) -> None:
         # Imported here: importing python-escpos configures logging (see receipts.escpos).
-        from escpos.exceptions import DeviceNotFoundError
         from escpos.printer import Network
 
         printer = Network(self.host, self.port, timeout=self.timeout)
         try:
-            printer.open()
-        except DeviceNotFoundError as error:
-            reason = "timeout" if isinstance(error.__context__, TimeoutError) else "unreachable"
-            raise PrinterFault(reason) from error
+            # What Network.open() does, except that a failed connect closes its socket.
+            printer.device = socket.create_connection((self.host, self.port), self.timeout)
+        except TimeoutError as error:
+            raise PrinterFault("timeout") from error
+        except OSError as error:
+            raise PrinterFault("unreachable") from error
         try:
             if self.status:
                 self._check(printer)

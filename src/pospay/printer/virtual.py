@@ -83,6 +83,7 @@ class PrinterServer:
         self._wanted = (port, control_port)
         self._servers: list[asyncio.Server] = []
         self._clients: set[asyncio.StreamWriter] = set()
+        self._paper = asyncio.Lock()
         self.port = 0
         self.control_port: int | None = None
 
@@ -147,16 +148,18 @@ class PrinterServer:
                 self.refused += 1
             log.warning("job refused: printer faulted (%s)", ", ".join(self.state.faults))
             return
-        number = _next_number(self.out)
-        text_path, png_path = self.out / f"{number:04d}.txt", self.out / f"{number:04d}.png"
-        try:
-            await asyncio.to_thread(_write, job, self.dots, text_path, png_path)
-        except Exception:  # a printer that cannot draw a job still answers the next one
-            log.exception("job %04d could not be rendered", number)
-            job.notes.append("the image could not be rendered; see the printer's log")
-            text_path.write_text(job.transcript(), encoding="utf-8")
-        with self._lock:
-            self.printed.append(PrintedJob(number, job, text_path, png_path))
+        async with self._paper:  # one job on the paper at a time, numbered in order
+            number = _next_number(self.out)
+            text_path = self.out / f"{number:04d}.txt"
+            png_path = self.out / f"{number:04d}.png"
+            try:
+                await asyncio.to_thread(_write, job, self.dots, text_path, png_path)
+            except Exception:  # a printer that cannot draw a job still answers the next one
+                log.exception("job %04d could not be rendered", number)
+                job.notes.append("the image could not be rendered; see the printer's log")
+                text_path.write_text(job.transcript(), encoding="utf-8")
+            with self._lock:
+                self.printed.append(PrintedJob(number, job, text_path, png_path))
         log.info("printed job %04d (%d lines, %d QR)", number, len(job.lines), len(job.qr_payloads))
 
     # -- control ---------------------------------------------------------------------
@@ -286,11 +289,13 @@ class VirtualPrinter:
         return self
 
     def stop(self) -> None:
+        """Stop listening and wait for the thread; stopping twice is harmless."""
+        if self._thread is None:
+            return
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self._thread.join()
+        self._thread = self._loop = self._stop = None
 
     def _run(self) -> None:
         asyncio.run(self._main())
