@@ -3,7 +3,6 @@ meant, the printed QR code scans, and every fault is named and prints nothing.""
 
 from __future__ import annotations
 
-import dataclasses
 import socket
 import time
 from collections.abc import Iterator
@@ -15,7 +14,6 @@ from PIL import Image
 
 from pospay.errors import PrinterFault
 from pospay.printer import NetworkPrinter, VirtualPrinter
-from pospay.printer.job import DecodedJob
 from pospay.receipts import PAPER_58MM, PAPER_80MM, Paper, ReceiptCopy, render_escpos
 from pospay.receipts.columns import printer_width
 from pospay.receipts.compose import PrintLine, compose
@@ -179,5 +177,9 @@ def test_jobs_are_numbered_on_from_what_the_folder_holds(tmp_path: Path) -> None
     ]
 
 
-def test_decoded_jobs_are_values() -> None:
-    assert dataclasses.is_dataclass(DecodedJob)
+def test_garbage_on_the_wire_does_not_stop_the_printer(printer: VirtualPrinter) -> None:
+    garbage = bytes(range(256)) * 3 + b"\x1d(k\xff\xff" + b"\x1b"
+    with socket.create_connection(("127.0.0.1", printer.port), timeout=5) as connection:
+        connection.sendall(garbage)
+    network(printer).print_job("after", escpos_job([PrintLine("照常打印")]), "")
+    assert printer.jobs[-1].text == "照常打印\n"

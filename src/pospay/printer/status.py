@@ -30,7 +30,8 @@ UNRECOVERABLE = 0x20  # n = 3
 NEAR_END = 0x0C  # n = 4
 PAPER_END = 0x60  # n = 4
 
-# The faults a printer can be put in (and `PrinterFault.reason` values they give).
+# The faults a simulated printer can be put in; all but near_end stop printing and are
+# the `PrinterFault.reason` that `fault_reason` reads back.
 FAULTS = ("paper_out", "near_end", "cover_open", "jam", "offline")
 
 
