@@ -40,7 +40,7 @@ def serve(
         list[Fault] | None, typer.Option(help="Start in this fault (repeatable).")
     ] = None,
     delay: Annotated[
-        float, typer.Option(min=0.0, max=3600.0, help="Seconds to slow each job and answer.")
+        float, typer.Option(min=0.0, max=3600.0, help="Seconds each job takes to print.")
     ] = 0.0,
     control_port: Annotated[
         int | None,

@@ -12,8 +12,8 @@ the job has been taken (a real printer answers at once, ahead of its buffer). A 
 ends a job: it becomes ``NNNN.txt`` (its text, QR payloads and decoder notes) and
 ``NNNN.png`` in the output folder, numbered on from what the folder already holds.
 While a fault that stops printing is set (paper out, cover open, jam, offline) the
-status says so and jobs are refused: counted, not printed. `delay` slows every status
-answer and every job by that many seconds.
+status says so and jobs are refused: counted, not printed. `delay` makes every job
+take that many seconds, and with it every status answer asked after the job.
 
 The control channel is a line protocol on a second port (`control_port`), one command
 per line, one JSON object back per line:
@@ -134,8 +134,6 @@ class PrinterServer:
 
     async def _act(self, events: list[Event], writer: asyncio.StreamWriter) -> None:
         for event in events:
-            if self.delay:
-                await asyncio.sleep(self.delay)
             if isinstance(event, StatusRequest):
                 writer.write(bytes([self.state.status_byte(event.n)]))
                 await writer.drain()
@@ -143,6 +141,8 @@ class PrinterServer:
                 await self._print(event.job)
 
     async def _print(self, job: DecodedJob) -> None:
+        if self.delay:  # a slow printer: what comes after the job waits for it
+            await asyncio.sleep(self.delay)
         if not self.state.can_print:
             with self._lock:
                 self.refused += 1
