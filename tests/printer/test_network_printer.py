@@ -183,3 +183,9 @@ def test_garbage_on_the_wire_does_not_stop_the_printer(printer: VirtualPrinter) 
         connection.sendall(garbage)
     network(printer).print_job("after", escpos_job([PrintLine("照常打印")]), "")
     assert printer.jobs[-1].text == "照常打印\n"
+
+
+@pytest.mark.parametrize(("port", "timeout"), [(0, 5.0), (70000, 5.0), (9100, 0.0)])
+def test_a_printer_address_or_timeout_out_of_range_is_refused(port: int, timeout: float) -> None:
+    with pytest.raises(ValueError, match="printer"):
+        NetworkPrinter("127.0.0.1", port, timeout=timeout)

@@ -19,7 +19,7 @@ import socket
 from typing import Any
 
 from pospay.errors import PrinterFault
-from pospay.printer.status import fault_reason, is_status_byte
+from pospay.printer.status import NEAR_END, fault_reason, is_status_byte
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,10 @@ class NetworkPrinter:
     def __init__(
         self, host: str, port: int = DEFAULT_PORT, *, timeout: float = 10.0, status: bool = True
     ) -> None:
+        if not 0 < port < 65536:
+            raise ValueError(f"printer port {port}: 1 to 65535")
+        if timeout <= 0:
+            raise ValueError(f"printer timeout {timeout}: must be positive")
         self.host = host
         self.port = port
         self.timeout = timeout
@@ -70,7 +74,7 @@ class NetworkPrinter:
         reason = fault_reason(*answers)
         if reason is not None:
             raise PrinterFault(reason)
-        if answers[3] & 0x0C:
+        if answers[3] & NEAR_END:
             log.warning("printer %s:%d: paper near end", self.host, self.port)
 
 
