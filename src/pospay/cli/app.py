@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from pospay.cli.chaos import chaos
 from pospay.cli.demo import demo
 from pospay.cli.printer import printer_app
 from pospay.cli.serve import serve
@@ -16,6 +17,7 @@ app = typer.Typer(
 )
 app.command()(demo)
 app.command()(serve)
+app.command()(chaos)
 app.add_typer(printer_app)
 
 

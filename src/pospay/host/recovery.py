@@ -84,7 +84,7 @@ from pospay.host import originals, reversals
 from pospay.host.journal import record_outcome, request_row
 from pospay.host.tables import host_journal
 from pospay.iso8583.response_codes import APPROVED
-from pospay.storage import GroupCommitter
+from pospay.storage import Committer
 from pospay.storage.transitions import transition
 from pospay.transaction import Event, State
 
@@ -120,7 +120,7 @@ class _Skipped(Exception):
 
 
 async def recover(
-    committer: GroupCommitter,
+    committer: Committer,
     channel: CardChannel,
     clock: Clock,
     *,
@@ -174,7 +174,7 @@ class _Refused(Exception):
 
 class _Job:
     def __init__(
-        self, committer: GroupCommitter, channel: CardChannel, clock: Clock, timeout: float
+        self, committer: Committer, channel: CardChannel, clock: Clock, timeout: float
     ) -> None:
         self._committer = committer
         self._channel = channel
@@ -290,7 +290,7 @@ class RecoveryLoop:
 
     def __init__(
         self,
-        committer: GroupCommitter,
+        committer: Committer,
         channel: CardChannel,
         clock: Clock,
         *,

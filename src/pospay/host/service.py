@@ -61,7 +61,7 @@ from pospay.security.keys import RandomBytes, generate_working_keys, working_key
 from pospay.security.mac import mac_valid, needs_mac, with_mac
 from pospay.security.pin import translate_pin_block
 from pospay.security.test_keys import TEST_ZONE_PIN_KEY, terminal_master_key
-from pospay.storage import GroupCommitter
+from pospay.storage import Committer
 from pospay.transaction import Event, Kind, Method, State, is_final
 from pospay.transaction.follow_ups import ORIGINAL_KIND
 from pospay.transaction.lifecycle import LATE_APPROVAL_STATES
@@ -97,7 +97,7 @@ class HostService:
     """Answers terminal requests. Construct with storage, channel and clock injected."""
 
     def __init__(
-        self, committer: GroupCommitter, channel: CardChannel, clock: Clock, settings: HostSettings
+        self, committer: Committer, channel: CardChannel, clock: Clock, settings: HostSettings
     ) -> None:
         self._committer = committer
         self._channel = channel

@@ -55,7 +55,7 @@ from pospay.iso8583.messages import (
 )
 from pospay.money.amount import currency_from_numeric
 from pospay.settlement import BatchTotals, counted, read_totals_field, totals_field, totals_of
-from pospay.storage import GroupCommitter
+from pospay.storage import Committer
 from pospay.storage.transitions import transition
 from pospay.transaction import Event, State
 
@@ -74,7 +74,7 @@ class _Decision:
     differences: list[str]
 
 
-async def settle(committer: GroupCommitter, clock: Clock, request: Message) -> Message:
+async def settle(committer: Committer, clock: Clock, request: Message) -> Message:
     """Answer a 0500: balanced (00) or reconcile error (95), see the module docstring."""
     terminal_totals = read_totals_field(request["63"])
     currency = currency_from_numeric(request["49"])
@@ -141,7 +141,7 @@ async def settle(committer: GroupCommitter, clock: Clock, request: Message) -> M
     }
 
 
-async def upload(committer: GroupCommitter, clock: Clock, request: Message) -> Message:
+async def upload(committer: Committer, clock: Clock, request: Message) -> Message:
     """Answer a 0320: record the reported attempt (once) and answer 00."""
     amount = read_amount(request)
     original_mti, original_stan, original_at = read_original_data_field(request["90"])

@@ -13,7 +13,7 @@ finds and returns the winner's answer (see `_run`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
@@ -53,10 +53,10 @@ from pospay.issuer.ledger import (
     reverse_entries,
 )
 from pospay.issuer.pins import PinKeys, install_pin, verify_pin
-from pospay.issuer.test_cards import TEST_CARDS
+from pospay.issuer.test_cards import TEST_CARDS, TestCard
 from pospay.money import Money
 from pospay.security.test_keys import TEST_IMK_AC
-from pospay.storage import GroupCommitter
+from pospay.storage import Committer
 from pospay.transaction import Kind
 from pospay.transaction.follow_ups import ORIGINAL_KIND
 
@@ -76,13 +76,14 @@ class IssuerSimulator:
 
     def __init__(
         self,
-        committer: GroupCommitter,
+        committer: Committer,
         clock: Clock,
         pan_key: bytes,
         currency: str = "CNY",
         pin_keys: PinKeys | None = None,
         completion_tolerance_percent: int = COMPLETION_TOLERANCE_PERCENT,
         imk_ac: bytes = TEST_IMK_AC,
+        cards: Sequence[TestCard] = TEST_CARDS,
     ) -> None:
         self._committer = committer
         self._clock = clock
@@ -93,6 +94,8 @@ class IssuerSimulator:
         self._tolerance = completion_tolerance_percent
         # The issuer master key for application cryptograms (`issuer.icc`).
         self._imk_ac = imk_ac
+        # The cards `install_test_cards` opens: the documented ones unless told otherwise.
+        self._cards = tuple(cards)
 
     async def install_test_cards(self) -> None:
         """Open the settlement, funding and test card accounts and fund the cards, once."""
@@ -135,7 +138,7 @@ class IssuerSimulator:
         open_account(
             conn, Account(HOLDS_ACCOUNT, AccountKind.HOLDS, NormalSide.CREDIT, self._currency)
         )
-        for card in TEST_CARDS:
+        for card in self._cards:
             account = card_account(card, self._pan_key)
             open_account(conn, account)
             install_pin(conn, account.account_id, card.pin, card.pan, self._pin_keys)

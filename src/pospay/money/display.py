@@ -6,6 +6,9 @@ the ISO 4217 exponent, because Babel's own digits differ for some currencies.
 
 from __future__ import annotations
 
+from functools import cache
+
+from babel import Locale
 from babel.numbers import format_currency
 
 from pospay.money.amount import Money, currency_exponent
@@ -20,6 +23,12 @@ def format_money(amount: Money, locale: str = "zh_CN") -> str:
         amount.as_decimal(),
         amount.currency,
         format=pattern,
-        locale=locale,
+        locale=_locale(locale),
         currency_digits=False,
     )
+
+
+@cache
+def _locale(name: str) -> Locale:
+    """Babel parses a locale name on every call it is given one: parse each name once."""
+    return Locale.parse(name)

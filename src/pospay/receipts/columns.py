@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import unicodedata
 from collections.abc import Callable
+from functools import cache, lru_cache
 
 Measure = Callable[[str], int]
 
@@ -30,15 +31,24 @@ _NO_LINE_START = frozenset("，。、；：！？）》」』】〕,.;:!?)]}")
 _NO_LINE_END = frozenset("（《「『【〔([{")
 
 
+@cache
 def _is_wide(char: str) -> bool:
     return unicodedata.east_asian_width(char) in ("W", "F")
 
 
+@cache
+def _screen_columns(char: str) -> int:
+    return 0 if unicodedata.combining(char) else 2 if _is_wide(char) else 1
+
+
+# Receipts measure the same labels and values over and over: widths are remembered.
+@lru_cache(maxsize=8192)
 def text_width(text: str) -> int:
     """Columns `text` takes on a screen."""
-    return sum(0 if unicodedata.combining(c) else 2 if _is_wide(c) else 1 for c in text)
+    return sum(_screen_columns(c) for c in text)
 
 
+@lru_cache(maxsize=8192)
 def printer_width(text: str) -> int:
     """Columns `text` takes on a thermal printer in Chinese (double-byte) mode."""
     return sum(1 if c.isascii() else 2 for c in text)

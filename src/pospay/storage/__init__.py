@@ -5,8 +5,9 @@ Every component (host, issuer, terminal) owns its tables and its Alembic branch,
 components can share one database or each have their own.
 """
 
+from pospay.storage.committer import Committer
 from pospay.storage.database import open_engine
 from pospay.storage.group_commit import GroupCommitter
 from pospay.storage.migrate import migrate
 
-__all__ = ["GroupCommitter", "migrate", "open_engine"]
+__all__ = ["Committer", "GroupCommitter", "migrate", "open_engine"]

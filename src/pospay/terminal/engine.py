@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -61,7 +62,7 @@ from pospay.iso8583.messages import (
 from pospay.money import Money, currency_numeric
 from pospay.printer import ReceiptPrinter
 from pospay.security.keys import RandomBytes, WorkingKeys, decrypt_under, read_working_keys_field
-from pospay.storage import GroupCommitter
+from pospay.storage import Committer
 from pospay.terminal import journal, keys, reversals
 from pospay.terminal.answers import issuer_authentication_failure, judge
 from pospay.terminal.card_read import CardRead
@@ -87,7 +88,7 @@ class Terminal:
     def __init__(
         self,
         config: TerminalConfig,
-        committer: GroupCommitter,
+        committer: Committer,
         link: HostLink,
         clock: Clock,
         printer: ReceiptPrinter,
@@ -95,6 +96,7 @@ class Terminal:
         sleep: Sleep = asyncio.sleep,
         password_hasher: PasswordHasher | None = None,
         unpredictable: RandomBytes = secrets.token_bytes,
+        new_reference: Callable[[], str] | None = None,
     ) -> None:
         self.config = config
         self._committer = committer
@@ -111,6 +113,8 @@ class Terminal:
         self._session: Operator | None = None
         # Where the unpredictable numbers (9F37) given to the chip come from.
         self._unpredictable = unpredictable
+        # Where each attempt's own reference (`local_ref`) comes from.
+        self._new_reference = new_reference or (lambda: unpredictable(16).hex())
 
     async def open(self) -> None:
         """Create the terminal's counters on first start, and queue a reversal for every
@@ -335,6 +339,7 @@ class Terminal:
             pos_entry_mode=ENTRY_MODES[card.method],
             card_sequence=card.sequence,
             emv=emv,
+            local_ref=self._new_reference(),
         )
         row = await self._committer.run(
             lambda connection: journal.record_attempt(connection, record, now)
@@ -399,6 +404,7 @@ class Terminal:
             original_id=original.id,
             pos_entry_mode=original.pos_entry_mode,
             card_sequence=original.card_sequence,
+            local_ref=self._new_reference(),
         )
         row = await self._committer.run(
             lambda connection: journal.record_attempt(connection, record, now)

@@ -7,7 +7,7 @@ settlement. They live in `terminal_state` so they survive restarts.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -49,6 +49,9 @@ class AttemptRecord:
     card_sequence: str | None = None
     # What the chip answered (chip and contactless), for receipts.
     emv: IccData | None = None
+    # The terminal's own reference of the attempt; random unless the caller picks it
+    # (the chaos simulation draws it from its seed).
+    local_ref: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 def ensure_terminal(connection: Connection, terminal_id: str, merchant_id: str) -> None:
@@ -103,7 +106,7 @@ def record_attempt(connection: Connection, record: AttemptRecord, now: datetime)
         insert(terminal_journal)
         .values(
             terminal_id=record.terminal_id,
-            local_ref=uuid.uuid4().hex,
+            local_ref=record.local_ref,
             stan=f"{stan:06d}",
             voucher=f"{voucher:06d}",
             batch=f"{state.batch:06d}",

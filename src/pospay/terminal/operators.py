@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 
 from pospay.clock import Clock
 from pospay.errors import BadInput, NotAuthorised
-from pospay.storage import GroupCommitter
+from pospay.storage import Committer
 from pospay.terminal.config import DEFAULT_SUPERVISOR_KINDS
 from pospay.terminal.tables import terminal_operator
 from pospay.transaction import Kind
@@ -94,7 +94,7 @@ class Operators:
 
     def __init__(
         self,
-        committer: GroupCommitter,
+        committer: Committer,
         terminal_id: str,
         clock: Clock,
         policy: SupervisorPolicy,

@@ -34,7 +34,7 @@ from sqlalchemy import Connection, Row, select, update
 from pospay.clock import Clock
 from pospay.errors import PrinterFault
 from pospay.printer import ReceiptPrinter
-from pospay.storage import GroupCommitter
+from pospay.storage import Committer
 from pospay.terminal.tables import (
     terminal_journal,
     terminal_receipt,
@@ -93,7 +93,7 @@ _COPY_RANK = {"customer": 0, "merchant": 1}
 
 class ReceiptSpooler:
     def __init__(
-        self, printer: ReceiptPrinter, committer: GroupCommitter, clock: Clock, terminal_id: str
+        self, printer: ReceiptPrinter, committer: Committer, clock: Clock, terminal_id: str
     ) -> None:
         self._printer = printer
         self._committer = committer

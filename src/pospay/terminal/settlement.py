@@ -48,7 +48,7 @@ from pospay.settlement import (
     totals_field,
     totals_of,
 )
-from pospay.storage import GroupCommitter
+from pospay.storage import Committer
 from pospay.storage.transitions import transition
 from pospay.terminal import journal
 from pospay.terminal.config import TerminalConfig
@@ -86,7 +86,7 @@ class BatchSettlement:
     def __init__(
         self,
         config: TerminalConfig,
-        committer: GroupCommitter,
+        committer: Committer,
         link: HostLink,
         clock: Clock,
         printer: ReceiptPrinter,

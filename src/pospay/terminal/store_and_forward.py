@@ -28,7 +28,7 @@ from pospay.errors import LinkError, OutcomeUnknown
 from pospay.money import Money
 from pospay.receipts import PAPERS
 from pospay.receipts.reversal_failure import ReversalFailureSlipData, render_reversal_failure
-from pospay.storage import GroupCommitter
+from pospay.storage import Committer
 from pospay.terminal import journal, reversals
 from pospay.terminal.config import TerminalConfig
 from pospay.terminal.link import HostLink
@@ -62,7 +62,7 @@ class ReversalForwarder:
     def __init__(
         self,
         config: TerminalConfig,
-        committer: GroupCommitter,
+        committer: Committer,
         link: HostLink,
         clock: Clock,
         sleep: Sleep = asyncio.sleep,
