@@ -32,15 +32,17 @@ _BEFORE = frozenset(
 
 
 def memory_engine() -> Engine:
-    """An in-memory SQLite database on one connection (the simulation is one thread)."""
+    """An in-memory SQLite database on one connection (the simulation is one thread).
+
+    The driver is left in autocommit mode: `SimulatedDisk` opens each unit's
+    transaction itself, so a read costs no BEGIN and no pool round trip."""
     engine = create_engine("sqlite://", poolclass=StaticPool)
     event.listen(engine, "connect", _on_connect)
-    event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
     return engine
 
 
 def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
-    dbapi_connection.isolation_level = None  # transactions are begun by the listener above
+    dbapi_connection.isolation_level = None
     dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
 
@@ -48,7 +50,7 @@ class SimulatedDisk:
     """A `storage.Committer` for one node of the simulation, with crash injection."""
 
     def __init__(self, engine: Engine, node: Node, faults: FaultPlan, site: Site) -> None:
-        self._engine = engine
+        self._connection = engine.connect()
         self._node = node
         self._faults = faults
         self._site = site
@@ -56,22 +58,24 @@ class SimulatedDisk:
     async def run(self, work: Callable[[Connection], T]) -> T:
         await asyncio.sleep(0)  # a commit is a point where other tasks get to run
         fault = self._faults.draw(self._site)
-        with self._engine.connect() as connection:
-            transaction = connection.begin()
-            try:
-                result = work(connection)
-            except BaseException:
-                transaction.rollback()
-                raise
-            if fault in _BEFORE:
-                transaction.rollback()
-            else:
-                transaction.commit()
+        connection = self._connection
+        connection.exec_driver_sql("BEGIN")
+        try:
+            result = work(connection)
+        except BaseException:
+            connection.rollback()
+            raise
+        if fault in _BEFORE:
+            connection.rollback()
+        else:
+            connection.commit()
         if fault is not None:
             raise self._node.crash(fault)
         return result
 
     async def read(self, work: Callable[[Connection], T]) -> T:
         await asyncio.sleep(0)
-        with self._engine.connect() as connection:
-            return work(connection)
+        try:
+            return work(self._connection)
+        finally:
+            self._connection.rollback()  # ends SQLAlchemy's transaction; SQLite had none

@@ -147,7 +147,16 @@ class Terminal:
         return await self._spooler.pending()
 
     async def _before_attempt(self) -> None:
-        """What goes out before every transaction: queued reversals, then pending prints."""
+        """What goes out before every transaction: a sign-in if the host refused our
+        MAC keys, queued reversals, then pending prints."""
+        if self._link.keys_rejected:
+            try:
+                code = await self.sign_in()  # flushes the reversals and prints itself
+            except (LinkError, OutcomeUnknown) as error:
+                log.warning("sign-in to renew refused keys failed: %s", error)
+            else:
+                if code == "00":
+                    return
         await self.flush_reversals()
         await self.print_pending()
 

@@ -10,6 +10,10 @@ reversal-failure slip is stored (`terminal_slip`, `receipts.reversal_failure`), 
 printed through the print queue; a printer fault leaves it pending for the next drain,
 which prints it before anything else. A failed reversal is not sent again by later
 flushes.
+
+A response that fails its MAC check is not counted as a try: it says the terminal's
+keys are out of step with the host's, not that the host refused the reversal. The
+reversal stays pending for the flush that follows the engine's next sign-in.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, insert
 
 from pospay.clock import Clock
-from pospay.errors import LinkError, OutcomeUnknown
+from pospay.errors import LinkError, MacFailure, OutcomeUnknown
 from pospay.money import Money
 from pospay.receipts import PAPERS
 from pospay.receipts.reversal_failure import ReversalFailureSlipData, render_reversal_failure
@@ -98,6 +102,11 @@ class ReversalForwarder:
             request = reversals.reversal_request(attempt, queued, self._config.merchant_id)
             try:
                 response = await self._link.exchange(request, timeout=self._config.response_timeout)
+            except MacFailure as error:
+                log.warning(
+                    "reversal of voucher %s waits for a sign-in: %s", attempt.voucher, error
+                )
+                return _status(queued, attempt)
             except (LinkError, OutcomeUnknown) as error:
                 problem = str(error)
             else:
