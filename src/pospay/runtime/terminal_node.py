@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -12,7 +13,7 @@ from pospay.printer import ReceiptPrinter
 from pospay.storage import GroupCommitter, migrate, open_engine
 from pospay.terminal.config import TerminalConfig
 from pospay.terminal.engine import Terminal
-from pospay.terminal.link import TcpHostLink
+from pospay.terminal.link import HostLink, TcpHostLink
 
 
 @dataclass
@@ -24,6 +25,8 @@ class TerminalNode:
     printer: ReceiptPrinter
     clock: Clock = field(default_factory=SystemClock)
     schema: str | None = None
+    # What stands between the terminal and its TCP link (`demo --faults` loses messages).
+    link_for: Callable[[HostLink], HostLink] | None = None
 
     engine: Engine = field(init=False)
     terminal: Terminal = field(init=False)
@@ -36,7 +39,8 @@ class TerminalNode:
         self._committer = GroupCommitter(self.engine)
         self._committer.start()
         self._link = TcpHostLink(self.host, self.port)
-        self.terminal = Terminal(self.config, self._committer, self._link, self.clock, self.printer)
+        link = self._link if self.link_for is None else self.link_for(self._link)
+        self.terminal = Terminal(self.config, self._committer, link, self.clock, self.printer)
         await self.terminal.open()
         return self.terminal
 

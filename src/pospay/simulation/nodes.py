@@ -1,6 +1,9 @@
 """Simulated processes: what runs on a node, and what a crash takes with it.
 
-Every task of a node is started through `Node.spawn`. A crash (drawn by the node's
+Every task of a node is started through `Node.spawn`, and every task those tasks
+create (`asyncio.create_task`, `wait_for`, `gather`, a background job) belongs to the
+node too: `install` puts a task factory on the loop that adopts a new task into the
+node of the task creating it. A crash (drawn by the node's
 `SimulatedDisk` around a commit) raises `NodeCrashed` in the task that was
 committing, cancels every other task of the node, drops whatever the node held in
 memory, and brings the node back after a while through its `boot` routine — which
@@ -10,8 +13,9 @@ builds the process anew from its database, as a restarted process would.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+import contextvars
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from typing import Any, TypeVar, cast
 
 from pospay.simulation.faults import Fault
 
@@ -19,6 +23,28 @@ T = TypeVar("T")
 
 Boot = Callable[[], Awaitable[None]]
 OnError = Callable[[str, BaseException], None]
+
+# The node whose process runs the current task, if any.
+_NODE: contextvars.ContextVar[Node | None] = contextvars.ContextVar("pospay_sim_node", default=None)
+
+
+def install(loop: asyncio.AbstractEventLoop) -> None:
+    """Make every task created inside a node's task a task of that node."""
+
+    def factory(
+        loop: asyncio.AbstractEventLoop,
+        coroutine: Generator[Any, None, Any] | Coroutine[Any, Any, Any],
+        context: contextvars.Context | None = None,
+    ) -> asyncio.Task[Any]:
+        node = (context or contextvars.copy_context()).get(_NODE)
+        if node is None:
+            return asyncio.Task(coroutine, loop=loop, context=context)
+        guarded = node._guarded(cast(Coroutine[Any, Any, Any], coroutine))  # tasks run coroutines
+        task = asyncio.Task(guarded, loop=loop, context=context)
+        node._adopt(task)
+        return task
+
+    loop.set_task_factory(factory)
 
 
 class NodeCrashed(BaseException):
@@ -49,10 +75,17 @@ class Node:
 
     def spawn(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         """Run `coroutine` as a task of this node: a crash of the node cancels it."""
-        task = asyncio.get_running_loop().create_task(self._guarded(coroutine))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        context = contextvars.copy_context()
+        context.run(_NODE.set, self)
+        loop = asyncio.get_running_loop()
+        task = asyncio.Task(self._guarded(coroutine), loop=loop, context=context)
+        self._adopt(task)
         return task
+
+    def _adopt(self, task: asyncio.Task[Any]) -> None:
+        if task not in self._tasks:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     def crash(self, fault: Fault) -> NodeCrashed:
         """Kill the node: every other task of it is cancelled now, and it boots again

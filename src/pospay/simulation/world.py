@@ -31,7 +31,7 @@ from pospay.simulation.disk import SimulatedDisk, memory_engine
 from pospay.simulation.faults import FaultPlan, Site
 from pospay.simulation.loop import LoopClock
 from pospay.simulation.network import Network, SimHostLink
-from pospay.simulation.nodes import Node
+from pospay.simulation.nodes import Node, install
 from pospay.simulation.printer import SimPrinter
 from pospay.simulation.workload import Cashier, Step, chaos_cards
 from pospay.storage import migrate
@@ -131,6 +131,7 @@ class World:
     async def run(self) -> WorldResult:
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(self._on_loop_error)
+        install(loop)
         clock = LoopClock(loop)
         engines: dict[str, Engine] = {name: memory_engine() for name in COMPONENTS}
         for name in COMPONENTS:

@@ -1,0 +1,82 @@
+"""Chaos simulation throughput: attempts per second of CPU, and the auditor's verdict.
+
+Runs `pospay.simulation.run_chaos` in this process for each --transactions given and
+writes one JSON object per run (and the machine) to --out. The run's report is the
+same as `pospay chaos --json` gives; the timing lives only here, because the report
+itself must not depend on the machine.
+
+    python bench/chaos.py --transactions 2000 10000 --fault-rate 0.2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pospay.simulation import ChaosConfig, run_chaos
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "chaos.json"
+
+
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--transactions", type=int, nargs="+", default=[2000])
+    parser.add_argument("--fault-rate", type=float, default=0.2)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--terminals", type=int, default=16)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    return parser.parse_args(argv)
+
+
+def _run(config: ChaosConfig) -> dict[str, Any]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    report = run_chaos(config)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    data = report.as_json()
+    return {
+        "transactions": config.transactions,
+        "fault_rate": config.fault_rate,
+        "seed": config.seed,
+        "terminals": config.terminals,
+        "attempts": data["attempts"],
+        "faults_total": data["faults_total"],
+        "violations": len(data["violations"]),
+        "errors": len(data["errors"]),
+        "wall_seconds": round(wall, 1),
+        "cpu_seconds": round(cpu, 1),
+        "attempts_per_cpu_second": round(data["attempts"] / cpu, 1),
+        "virtual_seconds": data["virtual_seconds"],
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = _arguments(argv)
+    logging.getLogger("pospay").setLevel(logging.CRITICAL)
+    runs = []
+    for transactions in arguments.transactions:
+        config = ChaosConfig(
+            arguments.seed, transactions, arguments.fault_rate, arguments.terminals
+        )
+        runs.append(_run(config))
+        print(json.dumps(runs[-1]))
+    arguments.out.parent.mkdir(parents=True, exist_ok=True)
+    result = {
+        "benchmark": "chaos",
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "runs": runs,
+    }
+    arguments.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return 0 if all(run["violations"] == 0 and run["errors"] == 0 for run in runs) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
