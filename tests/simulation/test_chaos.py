@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 
 def _chaos(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    return subprocess.run(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "pospay", "chaos", *args],
         capture_output=True,
         text=True,
