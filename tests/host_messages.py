@@ -8,6 +8,7 @@ from nodes import CONFIG
 from pospay.emv import SimulatedCard, TerminalData
 from pospay.iso8583 import Message
 from pospay.iso8583.fields import amount_field
+from pospay.iso8583.messages import original_data_field
 from pospay.issuer.test_cards import TEST_CARDS
 
 CARD = TEST_CARDS[0]
@@ -46,4 +47,36 @@ def sale(stan: str, minor: int, transmission_at: str = "1126100000") -> Message:
         "49": "156",
         "55": icc.field_55().hex().upper(),
         "60": "000001",
+    }
+
+
+def reversal(original: Message, stan: str, reason: str = "98") -> Message:
+    return {
+        "t": "0400",
+        "3": original["3"],
+        "4": original["4"],
+        "7": "1126100100",
+        "11": stan,
+        "39": reason,
+        "41": TERMINAL,
+        "42": MERCHANT,
+        "49": original["49"],
+        "60": original["60"],
+        "90": original_data_field(original["t"], original["11"], original["7"]),
+    }
+
+
+def status_query(original: Message, stan: str) -> Message:
+    """The 0600 asking for the outcome of `original`, named by field 90."""
+    return {
+        "t": "0600",
+        "3": original["3"],
+        "4": original["4"],
+        "7": "1126100200",
+        "11": stan,
+        "41": TERMINAL,
+        "42": MERCHANT,
+        "49": original["49"],
+        "60": original["60"],
+        "90": original_data_field(original["t"], original["11"], original["7"]),
     }

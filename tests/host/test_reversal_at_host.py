@@ -3,133 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 
 from databases import Database
-from host_messages import MERCHANT, SIGN_IN, TERMINAL, sale
-from pospay.channels import CardAuthorisation, CardChannel, CardResult
-from pospay.clock import SystemClock
+from host_messages import reversal, sale
+from host_rig import answer, running_host
 from pospay.host.reversals import reversals
-from pospay.host.service import HostService, HostSettings
 from pospay.host.tables import host_journal
-from pospay.iso8583 import Message
 from pospay.iso8583.fields import amount_field
-from pospay.iso8583.messages import original_data_field
-from pospay.issuer import IssuerSimulator
-from pospay.issuer.ledger import approved_movements
-from pospay.issuer.tables import issuer_entry
-from pospay.runtime import load_or_create_key
-from pospay.storage import GroupCommitter, migrate
 from pospay.transaction import State
-
-
-@dataclass
-class Host:
-    service: HostService
-    issuer: IssuerSimulator
-    engine: Engine
-
-    def state_of(self, stan: str) -> State:
-        with self.engine.connect() as connection:
-            return State(
-                connection.execute(
-                    select(host_journal.c.state).where(host_journal.c.stan == stan)
-                ).scalar_one()
-            )
-
-    def movements(self) -> dict[str, object]:
-        with self.engine.connect() as connection:
-            return dict(approved_movements(connection))
-
-    def reversal_entries(self) -> int:
-        with self.engine.connect() as connection:
-            return int(
-                connection.execute(
-                    select(func.count())
-                    .select_from(issuer_entry)
-                    .where(issuer_entry.c.purpose == "reversal")
-                ).scalar_one()
-            )
-
-
-class GatedChannel:
-    """The issuer, with authorisations held at a gate: before the issuer sees them, or
-    after it answered but before the host gets the answer."""
-
-    def __init__(self, issuer: IssuerSimulator, *, hold_before_issuer: bool) -> None:
-        self.issuer = issuer
-        self.hold_before_issuer = hold_before_issuer
-        self.arrived = asyncio.Event()
-        self.gate = asyncio.Event()
-
-    async def authorise(self, request: CardAuthorisation) -> CardResult:
-        if self.hold_before_issuer:
-            self.arrived.set()
-            await self.gate.wait()
-            return await self.issuer.authorise(request)
-        result = await self.issuer.authorise(request)
-        self.arrived.set()
-        await self.gate.wait()
-        return result
-
-    async def reverse(self, reference: str) -> CardResult:
-        return await self.issuer.reverse(reference)
-
-    async def query(self, reference: str) -> CardResult | None:
-        return await self.issuer.query(reference)
-
-
-@asynccontextmanager
-async def running_host(
-    database: Database, key_dir: Path, gate: bool | None = None, channel_timeout: float = 10.0
-) -> AsyncIterator[tuple[Host, GatedChannel | None]]:
-    engine = database.engine()
-    migrate(engine, "host", "issuer")
-    committer = GroupCommitter(engine)
-    committer.start()
-    clock = SystemClock()
-    issuer = IssuerSimulator(committer, clock, pan_key=load_or_create_key(key_dir / "i.key"))
-    await issuer.install_test_cards()
-    gated = None if gate is None else GatedChannel(issuer, hold_before_issuer=gate)
-    channel: CardChannel = issuer if gated is None else gated
-    settings = HostSettings(
-        pan_key=load_or_create_key(key_dir / "h.key"), channel_timeout=channel_timeout
-    )
-    service = HostService(committer, channel, clock, settings)
-    try:
-        assert (await service.handle(SIGN_IN) or {}).get("39") == "00"
-        yield Host(service, issuer, engine), gated
-    finally:
-        await committer.stop()
-        engine.dispose()
-
-
-def reversal(original: Message, stan: str, reason: str = "98") -> Message:
-    return {
-        "t": "0400",
-        "3": original["3"],
-        "4": original["4"],
-        "7": "1126100100",
-        "11": stan,
-        "39": reason,
-        "41": TERMINAL,
-        "42": MERCHANT,
-        "49": original["49"],
-        "60": original["60"],
-        "90": original_data_field(original["t"], original["11"], original["7"]),
-    }
-
-
-async def answer(host: Host, message: Message) -> Message:
-    response = await host.service.handle(message)
-    assert response is not None
-    return response
 
 
 async def test_an_approved_sale_is_reversed_and_its_money_returned(
@@ -170,13 +55,59 @@ async def test_a_reversal_of_an_unseen_original_is_answered_25_and_recorded(
     database: Database, tmp_path: Path
 ) -> None:
     async with running_host(database, tmp_path) as (host, _):
-        response = await answer(host, reversal(sale("000009", 500), "000010", reason="06"))
+        original = sale("000009", 500)
+        response = await answer(host, reversal(original, "000010", reason="06"))
         assert response["39"] == "25"
         with host.engine.connect() as connection:
             [stored] = reversals(connection)
-            journal_rows = connection.execute(select(func.count()).select_from(host_journal))
-            assert journal_rows.scalar_one() == 0
+            # The original's key is recorded as a tombstone: reversed, with no card.
+            [tombstone] = connection.execute(select(host_journal)).all()
         assert (stored.original_id, stored.response_code, stored.reason_code) == (None, "25", "06")
+        assert (tombstone.stan, tombstone.transmission_at) == (original["11"], original["7"])
+        assert (tombstone.state, tombstone.tombstone, tombstone.response_code) == (
+            "reversed",
+            "reversal",
+            None,
+        )
+        assert (tombstone.kind, tombstone.amount_minor, tombstone.pan_masked) == ("sale", 500, "")
+
+
+async def test_an_original_arriving_after_its_reversal_is_refused_and_moves_nothing(
+    database: Database, tmp_path: Path
+) -> None:
+    async with running_host(database, tmp_path) as (host, _):
+        original = sale("000011", 700)
+        assert (await answer(host, reversal(original, "000012")))["39"] == "25"
+        late = await answer(host, original)  # delayed on the network, reordered
+        assert late["39"] == "94"
+        assert host.movements() == {} and host.reversal_entries() == 0
+        assert host.state_of("000011") is State.REVERSED
+        with host.engine.connect() as connection:
+            row = connection.execute(select(host_journal)).one()
+        assert (row.replays, row.last_replay_code) == (1, "94")
+        # A retry of the reversal gets its stored answer; a new reversal of the same
+        # original is answered 25 again and records nothing more.
+        assert (await answer(host, reversal(original, "000012")))["39"] == "25"
+        assert (await answer(host, reversal(original, "000013")))["39"] == "25"
+        with host.engine.connect() as connection:
+            assert (
+                connection.execute(select(func.count()).select_from(host_journal)).scalar_one() == 1
+            )
+            assert [r.original_id for r in reversals(connection)] == [None, None]
+
+
+async def test_a_reversal_naming_no_card_request_in_field_90_is_a_format_error(
+    database: Database, tmp_path: Path
+) -> None:
+    async with running_host(database, tmp_path) as (host, _):
+        bad = reversal(sale("000014", 700), "000015") | {"3": "310000"}
+        bad["90"] = "0100" + bad["90"][4:]  # an inquiry is never an 0100
+        assert (await answer(host, bad))["39"] == "30"
+        with host.engine.connect() as connection:
+            assert (
+                connection.execute(select(func.count()).select_from(host_journal)).scalar_one() == 0
+            )
+            assert reversals(connection) == []
 
 
 async def test_a_reversal_of_a_declined_original_changes_nothing(

@@ -43,6 +43,7 @@ SECTIONS = {
     Kind.TRANSFER: "### 4.10 Transfer (0200/0210, processing code 400000)",
     Kind.SETTLEMENT: "### 4.11 Settlement (0500/0510)",
     Kind.BATCH_UPLOAD: "### 4.12 Batch upload (0320/0330)",
+    Kind.STATUS_QUERY: "### 4.13 Status query (0600/0610)",
 }
 
 

@@ -77,6 +77,38 @@ def record_local_decline(
 ) -> Row[Any]:
     """Record a request the host declines itself without forwarding it."""
     state = apply(State.CREATED, Event.DECLINE)
+    return _insert_final(connection, record, state, response_code, reason, None, now)
+
+
+def record_tombstone(
+    connection: Connection,
+    record: RequestRecord,
+    events: tuple[Event, ...],
+    *,
+    response_code: str | None,
+    reason: str,
+    tombstone: str,
+    now: datetime,
+) -> Row[Any]:
+    """Record, final, a request key the host never received, so that the request is
+    refused by the duplicate key if it ever arrives. `events` take the new row from
+    CREATED to its final state through the life cycle. Raises IntegrityError if the key
+    exists (the request arrived meanwhile)."""
+    state = State.CREATED
+    for event in events:
+        state = apply(state, event)
+    return _insert_final(connection, record, state, response_code, reason, tombstone, now)
+
+
+def _insert_final(
+    connection: Connection,
+    record: RequestRecord,
+    state: State,
+    response_code: str | None,
+    reason: str,
+    tombstone: str | None,
+    now: datetime,
+) -> Row[Any]:
     values = {name: getattr(record, name) for name in RequestRecord.__dataclass_fields__}
     values.update(kind=record.kind.value, method=record.method.value)
     row_id = connection.execute(
@@ -86,6 +118,7 @@ def record_local_decline(
             state=state.value,
             response_code=response_code,
             reason=reason,
+            tombstone=tombstone,
             created_at=now,
             updated_at=now,
         )

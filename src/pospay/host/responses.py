@@ -78,3 +78,24 @@ def reversal_response(row: Row[Any], response_code: str | None = None) -> Messag
         "49": currency_numeric(row.currency),
         "60": row.batch,
     }
+
+
+def status_response(request: Message, response_code: str, row: Row[Any] | None = None) -> Message:
+    """The 0610 answering a status query: `response_code` says done (00, with the stored
+    answer of journal row `row`), in progress (09), not found (25) or why not (58)."""
+    response: Message = {
+        "t": response_mti(request["t"]),
+        "39": response_code,
+        **{field: request[field] for field in ("3", "4", "7", "11", "41", "42", "49", "60")},
+    }
+    if row is not None:
+        stored = card_response(row)
+        response |= {
+            "3": stored["3"],
+            "4": amount_field(row.amount_minor),
+            "37": stored["37"],
+            "44": stored["39"],
+            "49": stored["49"],
+        }
+        response |= {field: stored[field] for field in ("38", "54", "55") if field in stored}
+    return response

@@ -4,7 +4,10 @@ A reversal is keyed by its own (terminal, STAN, transmission time) and names the
 request it undoes by field 90. `record_reversal` stores it and, in the same unit,
 decides what it means for the original:
 
-- the host never saw the original: answered 25 at once (nothing moved);
+- the host never saw the original: answered 25 at once (nothing moved), and the
+  original's key is recorded as a REVERSED tombstone (`host.tombstones`), so the
+  original, arriving late, is refused and never forwarded; a tombstone already there
+  is answered 25 again;
 - the original was declined: answered 00 at once, the original is left as it is;
 - the original can no longer be reversed (voided, refunded, settled): answered 12;
 - otherwise the original goes to REVERSAL_PENDING and the answer stays open until
@@ -21,7 +24,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
 
-from pospay.host.journal import find_request, record_event
+from pospay.host import tombstones
+from pospay.host.journal import RequestRecord, find_request, record_event
 from pospay.host.originals import undo_on_original
 from pospay.host.tables import host_reversal
 from pospay.iso8583.response_codes import APPROVED
@@ -60,13 +64,21 @@ def find_reversal(
     ).first()
 
 
-def record_reversal(connection: Connection, record: ReversalRecord, now: datetime) -> Row[Any]:
-    """Store the reversal and mark its original; raises IntegrityError for a repeat."""
+def record_reversal(
+    connection: Connection, record: ReversalRecord, unseen: RequestRecord, now: datetime
+) -> Row[Any]:
+    """Store the reversal and mark its original; raises IntegrityError for a repeat (or
+    when the original arrived while this unit recorded its tombstone: run it again).
+    `unseen` is the tombstone to record if the host never saw the original."""
     original = find_request(
         connection, record.terminal_id, record.original_stan, record.original_transmission_at
     )
     answer: str | None
     if original is None:
+        tombstones.after_reversal(connection, unseen, now)
+        answer = ORIGINAL_NOT_FOUND
+    elif original.tombstone is not None:
+        original = None  # still never seen: the reversal names no received request
         answer = ORIGINAL_NOT_FOUND
     elif State(original.state) is State.DECLINED:
         answer = REVERSED  # nothing moved, nothing to undo

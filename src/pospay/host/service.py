@@ -16,7 +16,8 @@ A reversal (0400) has its own duplicate key and its own table (`host.reversals`)
 
 1. validate; record the reversal and, in the same unit, mark the original (found by
    field 90) REVERSAL_PENDING — or answer at once when there is nothing to undo
-   (original never seen: 25; original declined: 00);
+   (original never seen: 25, and its key is recorded as a tombstone so that the
+   original, arriving late, is refused by the duplicate key; original declined: 00);
 2. ask the channel to reverse the original's RRN (idempotent at the channel);
 3. record the original REVERSED and the answer 00, then respond.
 
@@ -25,6 +26,9 @@ one not yet answered (still running, or interrupted by a crash) runs steps 2 and
 again: both are idempotent. An authorisation answer that arrives after the reversal
 was decided leaves the original reversed (see `transaction.lifecycle`), and the
 channel refuses or undoes it, because the reversal reached it under the same RRN.
+
+A status query (0600, `host.status_query`) reads the journal row of the key it names
+and answers done, in progress or not found; not found records a tombstone too.
 """
 
 from __future__ import annotations
@@ -45,8 +49,9 @@ from pospay.cards.track2 import read_track2
 from pospay.channels import CardAuthorisation, CardChannel, CardResult
 from pospay.clock import Clock
 from pospay.errors import BadInput, IllegalTransition, MessageFormatError
-from pospay.host import journal, link_keys, originals, reversals, settlement
+from pospay.host import journal, link_keys, originals, reversals, settlement, tombstones
 from pospay.host.responses import card_response, error_response, reversal_response
+from pospay.host.status_query import answer_status_query
 from pospay.iso8583 import Message
 from pospay.iso8583.fields import read_amount
 from pospay.iso8583.messages import (
@@ -186,6 +191,8 @@ class HostService:
                 return await self._sign_in(request)
             if kind is Kind.REVERSAL:
                 return await self._reverse(request)
+            if kind is Kind.STATUS_QUERY:
+                return await answer_status_query(self._committer, self._clock, request)
             if kind is Kind.SETTLEMENT:
                 return await settlement.settle(self._committer, self._clock, request)
             if kind is Kind.BATCH_UPLOAD:
@@ -332,20 +339,37 @@ class HostService:
             original_transmission_at=original_transmission_at,
             reason_code=request["39"],
         )
+        # What the host records for the original's key if it never saw the original.
+        unseen = tombstones.unseen_original(
+            terminal_id=record.terminal_id,
+            merchant_id=record.merchant_id,
+            original_mti=original_mti,
+            original_stan=original_stan,
+            original_transmission_at=original_transmission_at,
+            processing_code=record.processing_code,
+            amount=amount,
+            batch=record.batch,
+        )
         now = self._clock.now()
-        try:
-            row = await self._committer.run(
-                lambda connection: reversals.record_reversal(connection, record, now)
-            )
-        except IntegrityError:
-            key = (record.terminal_id, record.stan, record.transmission_at)
-            stored = await self._committer.read(
-                lambda connection: reversals.find_reversal(connection, *key)
-            )
-            if stored is None:
-                raise MessageFormatError("duplicate key vanished", field="11") from None
-            log.info("repeated reversal %s/%s", key[0], key[1])
-            row = stored
+        key = (record.terminal_id, record.stan, record.transmission_at)
+        row = None
+        for _ in range(2):
+            try:
+                row = await self._committer.run(
+                    lambda connection: reversals.record_reversal(connection, record, unseen, now)
+                )
+                break
+            except IntegrityError:
+                row = await self._committer.read(
+                    lambda connection: reversals.find_reversal(connection, *key)
+                )
+                if row is not None:
+                    log.info("repeated reversal %s/%s", key[0], key[1])
+                    break
+                # Not a repeat: the original arrived while its tombstone was being
+                # recorded. Deciding again finds it.
+        if row is None:
+            raise MessageFormatError("duplicate key vanished", field="11")
         if row.response_code is not None:
             return reversal_response(row)
 

@@ -72,6 +72,11 @@ host_journal = Table(
     Column("replays", Integer, nullable=False, server_default="0"),
     Column("last_replay_at", UtcDateTime(), nullable=True),
     Column("last_replay_code", String(2), nullable=True),
+    # NULL for a request the host received. Otherwise the row is a tombstone: the host
+    # never saw this request key, and recorded it, final, when a status query ("status_query")
+    # or a reversal ("reversal") named it, so that the request, arriving late, is refused by
+    # the duplicate key and never forwarded (`host.tombstones`).
+    Column("tombstone", String(12), nullable=True),
     UniqueConstraint("terminal_id", "stan", "transmission_at", name="uq_host_journal_request"),
     CheckConstraint("amount_minor >= 0", name="ck_host_journal_amount"),
 )

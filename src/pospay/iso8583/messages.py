@@ -9,6 +9,10 @@ A follow-up (void, refund, pre-authorisation completion and cancel) names its or
 by the original's RRN in field 37 and carries no card data: the host finds the card
 through the original. A void or a cancel is always for the original's full amount. A
 transfer carries the source card in field 2 and the target card in field 103.
+
+A status query (0600) names an earlier request the way a reversal does (field 90, with
+that request's processing code, amount and currency) and asks the host for its outcome;
+it moves nothing.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ REQUEST_MTI: dict[Kind, str] = {
     Kind.REVERSAL: "0400",
     Kind.SETTLEMENT: "0500",
     Kind.BATCH_UPLOAD: "0320",
+    Kind.STATUS_QUERY: "0600",
 }
 
 # Field 3 of a settlement (0500): the first try, and the try after a batch upload.
@@ -63,6 +68,7 @@ REQUIRED_FIELDS: dict[Kind, tuple[str, ...]] = {
     Kind.REVERSAL: ("3", "4", "7", "11", "39", "41", "42", "49", "60", "90"),
     Kind.SETTLEMENT: ("3", "7", "11", "41", "42", "49", "60", "63"),
     Kind.BATCH_UPLOAD: ("3", "4", "7", "11", "41", "42", "49", "60", "90"),
+    Kind.STATUS_QUERY: ("3", "4", "7", "11", "41", "42", "49", "60", "90"),
 }
 
 # Field 39 of an 0400: why the terminal reverses.
@@ -115,7 +121,12 @@ _KIND_OF: dict[tuple[str, str | None], Kind] = {
     ("0500", SETTLEMENT_AFTER_UPLOAD_CODE): Kind.SETTLEMENT,
     # A batch upload carries the processing code of the attempt it reports.
     **{("0320", code): Kind.BATCH_UPLOAD for code in PROCESSING_CODES.values()},
+    # So does a status query, of the attempt it asks about.
+    **{("0600", code): Kind.STATUS_QUERY for code in PROCESSING_CODES.values()},
 }
+
+# The kinds a journal row can hold: what field 90 of a reversal or status query may name.
+_JOURNALED = frozenset(PROCESSING_CODES)
 
 
 def response_mti(mti: str) -> str:
@@ -130,6 +141,17 @@ def kind_of(message: dict[str, str]) -> Kind | None:
     mti = message["t"]
     processing_code = None if mti.startswith("08") else message.get("3")
     return _KIND_OF.get((mti, processing_code))
+
+
+def original_kind(mti: str, processing_code: str) -> Kind | None:
+    """The kind of the card request field 90 names (its MTI, with the processing code the
+    reversal or status query carries), or None when the link carries no such request.
+
+    >>> original_kind("0200", "000000")
+    <Kind.SALE: 'sale'>
+    """
+    kind = _KIND_OF.get((mti, processing_code))
+    return kind if kind in _JOURNALED else None
 
 
 def check_required(kind: Kind, message: dict[str, str]) -> None:

@@ -33,6 +33,7 @@ _TABLE = [
         "出错",
         "Error",
     ),
+    ResponseCode("09", "Request in progress", "交易处理中", "Request in progress"),
     ResponseCode("12", "Invalid transaction", "无效交易", "Invalid transaction"),
     ResponseCode("13", "Invalid amount", "无效金额", "Invalid amount"),
     ResponseCode("14", "Invalid card number", "无效卡号", "Invalid card number"),

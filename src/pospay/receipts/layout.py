@@ -136,6 +136,7 @@ KIND_LABELS: Mapping[Kind, Label] = MappingProxyType(
         Kind.SIGN_IN: Label("签到", "SIGN IN"),
         Kind.SETTLEMENT: Label("结算", "SETTLEMENT"),
         Kind.BATCH_UPLOAD: Label("批上送", "BATCH UPLOAD"),
+        Kind.STATUS_QUERY: Label("交易状态查询", "STATUS QUERY"),
     }
 )
 

@@ -20,6 +20,8 @@ class TerminalConfig:
     country: str = "156"  # ISO 3166 numeric, the terminal country code of chip data (9F1A)
     operator: str = "01"
     response_timeout: float = 30.0
+    # How long a status query (0600) waits for its answer before the attempt is reversed.
+    status_query_timeout: float = 5.0
     paper_mm: int = 58
     no_signature_limit_minor: int = 100_000
     # Reversal store-and-forward: how often a reversal is sent before it is given up

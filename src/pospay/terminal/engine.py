@@ -13,9 +13,16 @@ otherwise, before anything is recorded), sends the original's RRN instead of car
 and on approval moves the original (voided, refunded) in the unit of step 3. Every
 money-moving type prints a merchant and a customer copy.
 
-An attempt whose response never came (or came unusable) is never declined: its
-money may have moved. In one unit it goes UNKNOWN, then REVERSAL_PENDING with a
-reversal queued (`terminal.reversals`), and the reversal is sent at once. Queued
+An attempt whose response never came is never declined on a guess: its money may
+have moved. It is recorded UNKNOWN (durable), then the terminal asks the host with a
+status query (`Terminal.query_status`, `terminal.status_query`, short timeout): a done
+answer ends the attempt exactly as the first answer would have (judged, ARPC checked,
+receipts stored and printed); not found ends it DECLINED (the host refuses the request
+if it arrives late); anything else — in progress, no answer, an odd answer — moves it to
+REVERSAL_PENDING with a reversal queued (`terminal.reversals`), sent at once. An answer
+that came but is unusable (bad MAC, wrong MTI or amount, ARPC rejected) is reversed
+without a query. A restart between the two units finds the attempt UNKNOWN and queues
+its reversal when the terminal opens. Queued
 reversals go out again before every transaction and at sign-in
 (`terminal.store_and_forward`); an attempt a restart left SENT is queued for reversal
 (reason 06) when the terminal opens.
@@ -28,6 +35,7 @@ a new attempt's receipts go through the same queue, so they print after older on
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 from collections.abc import Callable
@@ -75,6 +83,7 @@ from pospay.terminal.receipts import render_receipts
 from pospay.terminal.requests import card_request, follow_up_request, pin_fields
 from pospay.terminal.secure_link import MacLink
 from pospay.terminal.settlement import BatchSettlement, SettlementOutcome
+from pospay.terminal.status_query import Status, StatusReport, read_status_answer, status_request
 from pospay.terminal.store_and_forward import ReversalForwarder, ReversalStatus, Sleep
 from pospay.transaction import Event, Kind, Method, State
 from pospay.transaction.follow_ups import ORIGINAL_KIND
@@ -434,10 +443,22 @@ class Terminal:
         except LinkError as error:
             # Certainly not sent: the authority never saw it.
             return await self._finish(row, Event.NOT_FOUND, None, f"not sent: {error}")
+        except MacFailure as error:
+            # An answer came but cannot be trusted: reversed, not queried.
+            log.warning("attempt %s answer unusable: %s", row.local_ref, error)
+            return await self._reverse(row, str(error), REVERSAL_BAD_MAC)
         except OutcomeUnknown as error:
             log.warning("attempt %s outcome unknown: %s", row.local_ref, error)
-            code = REVERSAL_BAD_MAC if isinstance(error, MacFailure) else REVERSAL_NO_RESPONSE
-            return await self._reverse(row, str(error), code)
+            return await self._resolve_unknown(row, str(error), chip)
+        return await self._settle_answer(row, response, chip)
+
+    async def _settle_answer(
+        self,
+        row: Row[Any],
+        response: Message,
+        chip: tuple[SimulatedCard, IccData] | None,
+    ) -> Outcome:
+        """End the attempt on the host's answer `response` (first, or from a status query)."""
         event, usable, reason = judge(row, response)
         if event is Event.TIME_OUT:
             log.warning("attempt %s response unusable: %s", row.local_ref, reason)
@@ -449,6 +470,50 @@ class Terminal:
                 return await self._reverse(row, failure, REVERSAL_ISSUER_AUTH_FAILED)
         return await self._finish(row, event, usable, reason)
 
+    async def query_status(self, attempt_id: int, *, timeout: float | None = None) -> StatusReport:
+        """Ask the host what became of attempt `attempt_id` (0600/0610; see
+        `terminal.status_query`). Changes nothing in the journal but the STAN counter, and
+        moves no money anywhere; waits `timeout` (default `status_query_timeout`) seconds."""
+        terminal_id = self.config.terminal_id
+
+        def take(connection: Connection) -> tuple[Row[Any], str]:
+            return journal.attempt(connection, attempt_id), journal.next_stan(
+                connection, terminal_id
+            )
+
+        attempt, stan = await self._committer.run(take)
+        request = status_request(
+            attempt, self.config.merchant_id, stan, transmission_field(self._clock.now())
+        )
+        wait = self.config.status_query_timeout if timeout is None else timeout
+        try:
+            response = await self._link.exchange(request, timeout=wait)
+        except (LinkError, OutcomeUnknown) as error:
+            return StatusReport(Status.FAILED, None, f"status query unanswered: {error}")
+        return read_status_answer(attempt, request, response)
+
+    async def _resolve_unknown(
+        self, row: Row[Any], reason: str, chip: tuple[SimulatedCard, IccData] | None
+    ) -> Outcome:
+        """No answer came: record the attempt UNKNOWN, then resolve it by a status query,
+        and reverse it only when the query cannot tell."""
+        now = self._clock.now()
+        await self._committer.run(
+            lambda connection: _record_unknown(connection, row.id, reason, now)
+        )
+        report = await self.query_status(row.id)
+        log.info(
+            "status query for attempt %s: %s (%s)", row.local_ref, report.status, report.detail
+        )
+        if report.status is Status.DONE and report.answer is not None:
+            outcome = await self._settle_answer(row, report.answer, chip)
+        elif report.status is Status.NOT_FOUND:
+            answer = {"39": "25"}  # the host's not-found, as its tombstone records it
+            outcome = await self._finish(row, Event.NOT_FOUND, answer, report.detail)
+        else:
+            outcome = await self._reverse(row, f"{reason}; {report.detail}")
+        return dataclasses.replace(outcome, status_queries=1)
+
     async def _reverse(
         self, row: Row[Any], reason: str, reason_code: str = REVERSAL_NO_RESPONSE
     ) -> Outcome:
@@ -456,17 +521,7 @@ class Terminal:
         now = self._clock.now()
 
         def decide(connection: Connection) -> int:
-            journal.record_outcome(
-                connection,
-                row.id,
-                Event.TIME_OUT,
-                response_code=None,
-                auth_code=None,
-                rrn=None,
-                balance_minor=None,
-                reason=reason,
-                now=now,
-            )
+            _record_unknown(connection, row.id, reason, now)
             return int(reversals.queue_reversal(connection, row.id, reason_code, now).id)
 
         reversal_id = await self._committer.run(decide)
@@ -509,3 +564,21 @@ class Terminal:
         ours = {(Source.RECEIPT, receipt_id) for receipt_id in jobs}
         printed = len(ours.intersection(drained.printed_jobs)) if drained else 0
         return outcome_of(done, balance, printed, len(jobs) - printed)
+
+
+def _record_unknown(connection: Connection, attempt_id: int, reason: str, now: datetime) -> None:
+    """Record that the attempt's answer never came (or came unusable): UNKNOWN. An attempt
+    already UNKNOWN (its status query could not tell) stays as it is."""
+    if State(journal.attempt(connection, attempt_id).state) is State.UNKNOWN:
+        return
+    journal.record_outcome(
+        connection,
+        attempt_id,
+        Event.TIME_OUT,
+        response_code=None,
+        auth_code=None,
+        rrn=None,
+        balance_minor=None,
+        reason=reason,
+        now=now,
+    )

@@ -16,6 +16,8 @@ _OPERATOR_MESSAGES: dict[State, tuple[str, str]] = {
     State.REVERSAL_PENDING: ("交易结果未知，正在冲正，请勿重复交易", "No answer, reversal pending"),
     State.REVERSED: ("交易超时，已冲正，未扣款", "No answer, reversed: nothing charged"),
 }
+# A status query found that the host never received the request (25).
+_NOT_RECEIVED = ("交易未到达主机，未扣款", "Not received by the host: nothing charged")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,8 @@ class Outcome:
     balance: Money | None
     receipts_printed: int
     receipts_pending: int
+    # Status queries (0600) sent to settle this attempt after its answer did not come.
+    status_queries: int = 0
 
     @property
     def approved(self) -> bool:
@@ -53,6 +57,8 @@ def outcome_of(done: Row[Any], balance: Money | None, printed: int, pending: int
         message_zh, message_en = ("交易结果未知，请勿重复交易", "Outcome unknown, do not retry")
         if state is State.DECLINED:
             message_zh, message_en = ("交易未发送", "Not sent")
+    elif state is State.DECLINED and code == "25":
+        message_zh, message_en = _NOT_RECEIVED
     else:
         message_zh, message_en = entry.operator_zh, entry.operator_en
     return Outcome(

@@ -20,6 +20,8 @@ class Kind(StrEnum):
     SIGN_IN = "sign_in"
     SETTLEMENT = "settlement"
     BATCH_UPLOAD = "batch_upload"
+    # Asks the host for the outcome of an earlier attempt (0600); moves nothing.
+    STATUS_QUERY = "status_query"
 
     @property
     def moves_money(self) -> bool:
@@ -27,7 +29,9 @@ class Kind(StrEnum):
         return self not in _NO_MONEY
 
 
-_NO_MONEY = frozenset({Kind.BALANCE_INQUIRY, Kind.SIGN_IN, Kind.SETTLEMENT, Kind.BATCH_UPLOAD})
+_NO_MONEY = frozenset(
+    {Kind.BALANCE_INQUIRY, Kind.SIGN_IN, Kind.SETTLEMENT, Kind.BATCH_UPLOAD, Kind.STATUS_QUERY}
+)
 
 
 class Method(StrEnum):
