@@ -2,6 +2,10 @@
 
 The link to the host is a real `TcpHostLink` wrapped in `FaultyLink`, which can lose
 the response of the next request after the host has acted on it, or refuse to send.
+
+A lost answer is first followed by a status query (0600); these tests are about the
+reversal that follows when the query cannot tell either, so they lose its answer too
+(`LOST`: the request's answer, then the status query's).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from pospay.terminal.tables import terminal_slip
 from pospay.transaction import Kind, Method, State
 
 CARD = TEST_CARDS[0]
+LOST = ("drop", "drop")
 READ = CardRead.for_test_card(CARD, Method.CARD_CHIP)
 
 
@@ -152,7 +157,7 @@ async def test_a_lost_approval_is_reversed_on_both_sides_and_the_money_returned(
     database: Database, tmp_path: Path
 ) -> None:
     async with rig(database, tmp_path) as r:
-        r.link.faults = ["drop", "refuse"]  # the first reversal try fails too
+        r.link.faults = [*LOST, "refuse"]  # the first reversal try fails too
         outcome = await r.terminal.sale(READ, Money(1250, "CNY"))
         assert outcome.state is State.REVERSAL_PENDING
         assert outcome.message_en == "No answer, reversal pending"
@@ -177,12 +182,14 @@ async def test_a_reversal_goes_out_at_once_and_carries_no_card_number(
     database: Database, tmp_path: Path
 ) -> None:
     async with rig(database, tmp_path) as r:
-        r.link.faults = ["drop"]
+        r.link.faults = [*LOST]
         outcome = await r.terminal.sale(READ, Money(300, "CNY"))
         assert outcome.state is State.REVERSED
         assert outcome.message_en == "No answer, reversed: nothing charged"
         assert outcome.receipts_printed == outcome.receipts_pending == 0
-        sale, reversal = r.link.sent[-2:]
+        assert outcome.status_queries == 1
+        sale, query, reversal = r.link.sent[-3:]
+        assert query["t"] == "0600" and "2" not in query and query["90"] == reversal["90"]
         assert reversal["t"] == "0400" and "2" not in reversal and "35" not in reversal
         assert reversal["90"][:20] == "0200" + sale["11"] + sale["7"]
         assert (reversal["3"], reversal["4"], reversal["39"]) == (sale["3"], sale["4"], "98")
@@ -194,7 +201,7 @@ async def test_a_reversal_the_host_never_gets_fails_after_its_retries_and_stays_
     database: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with rig(database, tmp_path) as r:
-        r.link.faults = ["drop", "refuse"]
+        r.link.faults = [*LOST, "refuse"]
         outcome = await r.terminal.sale(READ, Money(880, "CNY"))
         r.link.down = True  # the host stays unreachable
         assert outcome.state is State.REVERSAL_PENDING
@@ -227,7 +234,7 @@ async def test_a_reversal_sent_twice_reaches_the_host_once(
     database: Database, tmp_path: Path
 ) -> None:
     async with rig(database, tmp_path) as r:
-        r.link.faults = ["drop", "drop"]  # the sale's answer, then the first reversal's
+        r.link.faults = [*LOST, "drop"]  # the sale's answer, the query's, the first reversal's
         outcome = await r.terminal.sale(READ, Money(2500, "CNY"))
         assert outcome.state is State.REVERSAL_PENDING
         [status] = await r.terminal.flush_reversals()
@@ -286,7 +293,7 @@ async def test_a_lost_decline_is_reversed_and_nothing_changes(
     database: Database, tmp_path: Path
 ) -> None:
     async with rig(database, tmp_path) as r:
-        r.link.faults = ["drop"]
+        r.link.faults = [*LOST]
         outcome = await r.terminal.sale(READ, Money(66605, "CNY"))  # magic: do not honour
         assert outcome.state is State.REVERSED
         with r.host.host_engine.connect() as connection:
@@ -304,12 +311,12 @@ async def test_a_pending_reversal_goes_out_before_the_next_sale(
     database: Database, tmp_path: Path
 ) -> None:
     async with rig(database, tmp_path) as r:
-        r.link.faults = ["drop", "refuse"]
+        r.link.faults = [*LOST, "refuse"]
         first = await r.terminal.sale(READ, Money(100, "CNY"))
         assert first.state is State.REVERSAL_PENDING
         second = await r.terminal.sale(READ, Money(200, "CNY"))
         assert second.state is State.APPROVED
-        assert r.link.mtis() == ["0800", "0200", "0400", "0400", "0200"]
+        assert r.link.mtis() == ["0800", "0200", "0600", "0400", "0400", "0200"]
         assert r.attempt_state(first.attempt_id) is State.REVERSED
         assert list(r.movements().values()) == [Money(200, "CNY")]
         assert r.agreement_findings() == {}
@@ -322,7 +329,7 @@ async def test_backoff_doubles_between_retries(database: Database, tmp_path: Pat
         running_terminal(database, host, tmp_path / "receipts", config) as r,
     ):
         assert await r.terminal.sign_in() == "00"
-        r.link.faults = ["drop", "refuse"]
+        r.link.faults = [*LOST, "refuse"]
         await r.terminal.sale(READ, Money(100, "CNY"))
         r.link.down = True
         [status] = await r.terminal.flush_reversals()
@@ -340,7 +347,7 @@ async def test_an_unusable_or_lost_answer_is_reversed(
     database: Database, tmp_path: Path, fault: str, kind: Kind, reason: str
 ) -> None:
     async with rig(database, tmp_path) as r:
-        r.link.faults = [fault]
+        r.link.faults = [*LOST] if fault == "drop" else [fault]
         if kind is Kind.SALE:
             outcome = await r.terminal.sale(READ, Money(4321, "CNY"))
         else:
@@ -354,7 +361,7 @@ async def test_an_unusable_or_lost_answer_is_reversed(
 
 async def _fail_a_reversal(r: Rig) -> Outcome:
     """A sale whose answer is lost and whose reversal never reaches the host."""
-    r.link.faults = ["drop", "refuse"]
+    r.link.faults = [*LOST, "refuse"]
     outcome = await r.terminal.sale(READ, Money(880, "CNY"))
     r.link.down = True
     [status] = await r.terminal.flush_reversals()
