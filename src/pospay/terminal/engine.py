@@ -499,7 +499,7 @@ class Terminal:
         and reverse it only when the query cannot tell."""
         now = self._clock.now()
         await self._committer.run(
-            lambda connection: _record_unknown(connection, row.id, reason, now)
+            lambda connection: journal.record_unknown(connection, row.id, reason, now)
         )
         report = await self.query_status(row.id)
         log.info(
@@ -521,7 +521,7 @@ class Terminal:
         now = self._clock.now()
 
         def decide(connection: Connection) -> int:
-            _record_unknown(connection, row.id, reason, now)
+            journal.record_unknown(connection, row.id, reason, now)
             return int(reversals.queue_reversal(connection, row.id, reason_code, now).id)
 
         reversal_id = await self._committer.run(decide)
@@ -564,21 +564,3 @@ class Terminal:
         ours = {(Source.RECEIPT, receipt_id) for receipt_id in jobs}
         printed = len(ours.intersection(drained.printed_jobs)) if drained else 0
         return outcome_of(done, balance, printed, len(jobs) - printed)
-
-
-def _record_unknown(connection: Connection, attempt_id: int, reason: str, now: datetime) -> None:
-    """Record that the attempt's answer never came (or came unusable): UNKNOWN. An attempt
-    already UNKNOWN (its status query could not tell) stays as it is."""
-    if State(journal.attempt(connection, attempt_id).state) is State.UNKNOWN:
-        return
-    journal.record_outcome(
-        connection,
-        attempt_id,
-        Event.TIME_OUT,
-        response_code=None,
-        auth_code=None,
-        rrn=None,
-        balance_minor=None,
-        reason=reason,
-        now=now,
-    )

@@ -250,3 +250,21 @@ def _emv_columns(emv: IccData | None) -> dict[str, Any]:
         "emv_atc": emv.atc,
         "emv_arqc": emv.arqc.hex().upper(),
     }
+
+
+def record_unknown(connection: Connection, attempt_id: int, reason: str, now: datetime) -> None:
+    """Record that the attempt's answer never came (or came unusable): UNKNOWN. An attempt
+    already UNKNOWN (its status query could not tell) stays as it is."""
+    if State(attempt(connection, attempt_id).state) is State.UNKNOWN:
+        return
+    record_outcome(
+        connection,
+        attempt_id,
+        Event.TIME_OUT,
+        response_code=None,
+        auth_code=None,
+        rrn=None,
+        balance_minor=None,
+        reason=reason,
+        now=now,
+    )
