@@ -190,6 +190,20 @@ def test_reversal_example_names_the_sale_example_in_field_90() -> None:
     assert (reversal["3"], reversal["4"], reversal["49"]) == (sale["3"], sale["4"], sale["49"])
 
 
+def test_status_query_example_asks_about_the_sale_example() -> None:
+    sale = next(m for m, _ in examples(section(SECTIONS[Kind.SALE])) if m["t"] == "0200")
+    found = examples(section(SECTIONS[Kind.STATUS_QUERY]))
+    query = next(m for m, _ in found if m["t"] == "0600")
+    assert read_original_data_field(query["90"]) == (sale["t"], sale["11"], sale["7"])
+    assert (query["3"], query["4"], query["49"]) == (sale["3"], sale["4"], sale["49"])
+    stored = next(m for m, _ in examples(section(SECTIONS[Kind.SALE])) if m["t"] == "0210")
+    done = next(m for m, _ in found if m["t"] == "0610" and m["39"] == "00")
+    assert done["44"] == stored["39"]
+    assert {f: done[f] for f in ("3", "4", "37", "38", "49", "54")} == {
+        f: stored[f] for f in ("3", "4", "37", "38", "49", "54")
+    }
+
+
 @pytest.mark.parametrize(
     ("decoded", "packed"),
     ALL_EXAMPLES,
