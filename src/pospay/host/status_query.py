@@ -33,7 +33,7 @@ from pospay.host.responses import status_response
 from pospay.iso8583 import Message
 from pospay.iso8583.fields import read_amount
 from pospay.iso8583.messages import read_original_data_field
-from pospay.storage import GroupCommitter
+from pospay.storage import Committer
 from pospay.transaction import State
 
 DONE = "00"
@@ -56,7 +56,7 @@ def status_of(row: Row[Any]) -> str:
     return IN_PROGRESS
 
 
-async def answer_status_query(committer: GroupCommitter, clock: Clock, request: Message) -> Message:
+async def answer_status_query(committer: Committer, clock: Clock, request: Message) -> Message:
     """The 0610 for a well-formed 0600 (`check_required` has passed). A garbled field 90,
     or one naming no card request, raises `MessageFormatError` (30) before any unit."""
     original_mti, stan, transmission_at = read_original_data_field(request["90"])
