@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from pospay.host.defects import Defect
 from pospay.simulation import ChaosConfig, ChaosReport, run_chaos
 
 # Redraw the bar every this many attempts: drawing is not free, attempts are many.
@@ -31,13 +32,24 @@ def chaos(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the report as one JSON object.")
     ] = False,
+    crash_scale: Annotated[
+        float, typer.Option(min=0.0, help="Multiplies how often processes crash around a commit.")
+    ] = 1.0,
+    defect: Annotated[
+        list[Defect] | None,
+        typer.Option(
+            help="Switch on a deliberate host bug, to see the auditor catch it (repeatable)."
+        ),
+    ] = None,
 ) -> None:
     """Run terminals, host and issuer on one seeded loop with faults, then audit them all.
 
     Exits 1 when the auditor finds any violation; the report names each one with the
     seed and the command that replays it.
     """
-    config = ChaosConfig(seed, transactions, fault_rate, terminals)
+    config = ChaosConfig(
+        seed, transactions, fault_rate, terminals, frozenset(defect or ()), crash_scale
+    )
     console = Console(stderr=True)
     logging.getLogger("pospay").setLevel(logging.CRITICAL)  # faults are expected, by the thousand
     progress = Progress(

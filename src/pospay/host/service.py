@@ -39,7 +39,8 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 from sqlalchemy import Connection, Row
 from sqlalchemy.exc import IntegrityError
@@ -50,6 +51,7 @@ from pospay.channels import CardAuthorisation, CardChannel, CardResult
 from pospay.clock import Clock
 from pospay.errors import BadInput, IllegalTransition, MessageFormatError
 from pospay.host import journal, link_keys, originals, reversals, settlement, tombstones
+from pospay.host.defects import Defect
 from pospay.host.responses import card_response, error_response, reversal_response
 from pospay.host.status_query import answer_status_query
 from pospay.iso8583 import Message
@@ -96,6 +98,8 @@ class HostSettings:
     # The zone PIN key shared with the card issuer (PIN blocks are translated to it).
     zone_pin_key: bytes = field(default=TEST_ZONE_PIN_KEY, repr=False)
     random_bytes: RandomBytes = secrets.token_bytes
+    # Deliberate bugs the auditor must catch (`host.defects`); empty outside tests.
+    defects: frozenset[Defect] = frozenset()
 
 
 class HostService:
@@ -108,6 +112,8 @@ class HostService:
         self._channel = channel
         self._clock = clock
         self._settings = settings
+        # Records the REPLY_BEFORE_COMMIT defect left running after its answer.
+        self._detached: set[asyncio.Future[Row[Any]]] = set()
 
     async def answer(self, request: Message) -> Message | None:
         """The link's entry point: `handle` behind the MAC of `security.mac`.
@@ -277,6 +283,9 @@ class HostService:
         try:
             row = await self._committer.run(record_it)
         except IntegrityError:
+            if Defect.SKIP_DUPLICATE_CHECK in self._settings.defects:
+                fresh = self._settings.random_bytes(6).hex()
+                await self._forward(kind, request, fresh, amount)  # the defect: twice
             return await self._replay(request)
         if row.response_code is not None:  # declined by the host itself, never forwarded
             return card_response(row)
@@ -317,8 +326,29 @@ class HostService:
                 originals.apply_to_original(connection, done, self._clock.now())
             return done
 
+        if Defect.REPLY_BEFORE_COMMIT in self._settings.defects:
+            return self._reply_first(row, answer, record_answer)
         finished = await self._committer.run(record_answer)
         return card_response(finished)
+
+    def _reply_first(
+        self, row: Row[Any], answer: CardResult, record: Callable[[Connection], Row[Any]]
+    ) -> Message:
+        """The REPLY_BEFORE_COMMIT defect: the answer leaves before it is recorded."""
+        recording = asyncio.ensure_future(self._committer.run(record))
+        self._detached.add(recording)
+        recording.add_done_callback(self._detached.discard)
+        unrecorded = dict(row._mapping) | {
+            "response_code": answer.response_code,
+            "auth_code": answer.auth_code,
+            "balance_minor": None if answer.balance is None else answer.balance.minor,
+            "issuer_auth_data": (
+                None
+                if answer.issuer_authentication_data is None
+                else answer.issuer_authentication_data.hex().upper()
+            ),
+        }
+        return card_response(cast(Row[Any], SimpleNamespace(**unrecorded)))
 
     async def _reverse(self, request: Message) -> Message:
         amount = read_amount(request)
@@ -377,16 +407,10 @@ class HostService:
         original = await self._committer.read(
             lambda connection: journal.request_row(connection, original_id)
         )
-        try:
-            result = await asyncio.wait_for(
-                self._channel.reverse(original.rrn), self._settings.channel_timeout
-            )
-        except TimeoutError:
-            # Not answered, so not stored: the terminal sends the reversal again.
-            return reversal_response(row, "91")
-        if result.response_code != "00":
-            log.warning("channel refused reversal of %s: %s", original.rrn, result.reason)
-            return reversal_response(row, result.response_code)
+        if Defect.FORGET_PENDING_REVERSAL not in self._settings.defects:
+            refusal = await self._reverse_at_channel(row, original.rrn)
+            if refusal is not None:
+                return refusal
         reversal_id = row.id
         done = await self._committer.run(
             lambda connection: reversals.confirm_reversal(
@@ -394,6 +418,20 @@ class HostService:
             )
         )
         return reversal_response(done)
+
+    async def _reverse_at_channel(self, row: Row[Any], rrn: str) -> Message | None:
+        """Reverse `rrn` at the channel; None once it is reversed, else the 0410 to send."""
+        try:
+            result = await asyncio.wait_for(
+                self._channel.reverse(rrn), self._settings.channel_timeout
+            )
+        except TimeoutError:
+            # Not answered, so not stored: the terminal sends the reversal again.
+            return reversal_response(row, "91")
+        if result.response_code != "00":
+            log.warning("channel refused reversal of %s: %s", rrn, result.reason)
+            return reversal_response(row, result.response_code)
+        return None
 
     def _local_decline(self, kind: Kind, request: Message, amount: Money) -> tuple[str, str] | None:
         pan = request["2"]

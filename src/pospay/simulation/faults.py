@@ -83,14 +83,21 @@ SITES: dict[Site, tuple[float, tuple[Fault, ...]]] = {
 }
 
 
+_COMMIT_SITES = frozenset({Site.TERMINAL_COMMIT, Site.HOST_COMMIT, Site.ISSUER_COMMIT})
+
+
 class FaultPlan:
     """Draws faults from one seeded generator and counts every fault it injects."""
 
-    def __init__(self, rng: random.Random, rate: float) -> None:
+    def __init__(self, rng: random.Random, rate: float, *, crash_scale: float = 1.0) -> None:
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"the fault rate must be between 0 and 1, not {rate}")
+        if crash_scale < 0:
+            raise ValueError(f"the crash scale must not be negative, not {crash_scale}")
         self.rng = rng
         self.rate = rate
+        # Multiplies the weight of the commit sites: processes die more (or less) often.
+        self.crash_scale = crash_scale
         self.counts: Counter[Fault] = Counter()
         self.enabled = True
 
@@ -99,6 +106,8 @@ class FaultPlan:
         if not self.enabled or self.rate == 0.0:
             return None
         weight, faults = SITES[site]
+        if site in _COMMIT_SITES:
+            weight *= self.crash_scale
         if self.rng.random() >= self.rate * weight:
             return None
         fault = faults[self.rng.randrange(len(faults))]

@@ -59,9 +59,12 @@ class ChaosReport:
 
     def replay_command(self) -> str:
         config = self.config
+        defects = "".join(f" --defect {defect.value}" for defect in sorted(config.defects))
+        if config.crash_scale != 1.0:
+            defects += f" --crash-scale {config.crash_scale:g}"
         return (
             f"pospay chaos --seed {config.seed} --transactions {config.transactions}"
-            f" --fault-rate {config.fault_rate:g} --terminals {config.terminals}"
+            f" --fault-rate {config.fault_rate:g} --terminals {config.terminals}{defects}"
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -71,6 +74,8 @@ class ChaosReport:
             "transactions": config.transactions,
             "fault_rate": config.fault_rate,
             "terminals": config.terminals,
+            "defects": sorted(defect.value for defect in config.defects),
+            "crash_scale": config.crash_scale,
             "attempts": self.attempts,
             "host_journal_rows": self.host_rows,
             "issuer_movements": self.issuer_movements,

@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 
 from pospay.audit import AgreementReport, check_agreement
 from pospay.errors import OriginalNotFound, PospayError
+from pospay.host.defects import Defect
 from pospay.host.recovery import RecoveryLoop
 from pospay.host.service import HostService, HostSettings
 from pospay.issuer import IssuerSimulator
@@ -59,6 +60,10 @@ class ChaosConfig:
     transactions: int
     fault_rate: float
     terminals: int = 16
+    # Deliberate host bugs (`host.defects`): the auditor must report what they break.
+    defects: frozenset[Defect] = frozenset()
+    # Multiplies how often processes crash around a commit (see `faults.FaultPlan`).
+    crash_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if self.transactions < 1:
@@ -118,7 +123,9 @@ class World:
         self._progress = progress or (lambda _done: None)
         self._rng = random.Random(f"pospay-chaos:{config.seed}")
         self._bytes = random.Random(f"pospay-chaos-bytes:{config.seed}")
-        self.faults = FaultPlan(random.Random(f"pospay-chaos-faults:{config.seed}"), 0.0)
+        self.faults = FaultPlan(
+            random.Random(f"pospay-chaos-faults:{config.seed}"), 0.0, crash_scale=config.crash_scale
+        )
         self._rate = config.fault_rate
         self._cards = chaos_cards()
         self._started = 0
@@ -145,6 +152,7 @@ class World:
             key_encryption_key=self._bytes.randbytes(32),
             channel_timeout=CHANNEL_TIMEOUT,
             random_bytes=self._bytes.randbytes,
+            defects=self.config.defects,
         )
         issuer_pan_key = self._bytes.randbytes(32)
 

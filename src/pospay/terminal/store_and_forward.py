@@ -11,6 +11,10 @@ printed through the print queue; a printer fault leaves it pending for the next 
 which prints it before anything else. A failed reversal is not sent again by later
 flushes.
 
+A link that cannot reach the host (`LinkError`: certainly not sent) is not a try either:
+the reversal never left, and a host that is down for a while must not use up the
+tries. The reversal waits for the next flush.
+
 A response that fails its MAC check is not counted as a try: it says the terminal's
 keys are out of step with the host's, not that the host refused the reversal. The
 reversal stays pending for the flush that follows the engine's next sign-in.
@@ -107,7 +111,10 @@ class ReversalForwarder:
                     "reversal of voucher %s waits for a sign-in: %s", attempt.voucher, error
                 )
                 return _status(queued, attempt)
-            except (LinkError, OutcomeUnknown) as error:
+            except LinkError as error:
+                log.info("reversal of voucher %s not sent: %s", attempt.voucher, error)
+                return _status(queued, attempt)
+            except OutcomeUnknown as error:
                 problem = str(error)
             else:
                 code = response.get("39", "")
