@@ -226,6 +226,8 @@ def _gap_faults(counters: Sequence[int], head_counter: int) -> Iterable[Fault]:
 def _link_faults(receipts: Sequence[SignedDocument], good: Mapping[int, str]) -> Iterable[Fault]:
     for signed in sorted(receipts, key=lambda s: s.counter):
         counter = signed.counter
+        if good.get(counter) != signed.hash:
+            continue  # a receipt already faulted on its own: its link says nothing more
         if counter == 1:
             previous: str | None = GENESIS
         else:
