@@ -8,6 +8,7 @@ import asyncio
 import json
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +60,11 @@ async def run_terminal(data_dir: Path, sales: list[tuple[Method, int]]) -> list[
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A terminal that ran two sessions (a restart between): 5 sales, 10 receipts."""
     directory = tmp_path_factory.mktemp("terminal")
-    asyncio.run(run_terminal(directory, SALES))
-    asyncio.run(run_terminal(directory, SALES[:2]))
+    # In a thread of its own: asyncio.run on this thread would replace the event loop
+    # pytest-asyncio keeps for the async tests of the session.
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, run_terminal(directory, SALES)).result()
+        thread.submit(asyncio.run, run_terminal(directory, SALES[:2])).result()
     return directory
 
 
