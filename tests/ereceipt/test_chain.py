@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from pospay.receipts.chain import (
     Fault,
     FaultKind,
     MalformedError,
+    check_seal,
     export_chain,
     parse_chain,
     parse_record,
@@ -19,7 +21,7 @@ from pospay.receipts.chain import (
     verify_chain,
     verify_receipt,
 )
-from pospay.receipts.signing import document_hash, sign_document
+from pospay.receipts.signing import document_hash, qr_payload, read_qr_payload, sign_document
 from receipt_chains import KEY, OTHER_KEY, TERMINAL, edited, exported, signed_chain
 
 ATTEMPTS = 5  # 10 documents
@@ -207,3 +209,19 @@ def test_one_receipt_on_its_own(change: Any, kind: FaultKind) -> None:
 def test_malformed_records_are_refused(data: Any) -> None:
     with pytest.raises(MalformedError):
         parse_record(data)
+
+
+def test_a_printed_code_is_checked_against_its_document() -> None:
+    chain = signed_chain(2)
+    key = KEY.public_key()
+    seal = read_qr_payload(qr_payload(chain[2]))
+    assert check_seal(seal, chain, key) == []
+    assert [f.kind for f in check_seal(seal, chain[:2], key)] == [FaultKind.GAP]
+    other = read_qr_payload(qr_payload(chain[1]))
+    swapped = dataclasses.replace(other, counter=3)
+    assert [f.kind for f in check_seal(swapped, chain, key)] == [FaultKind.ALTERED]
+    resigned = dataclasses.replace(seal, signature=bytes(64))
+    assert [f.kind for f in check_seal(resigned, chain, key)] == [FaultKind.BAD_SIGNATURE]
+    assert [f.kind for f in check_seal(seal, chain, OTHER_KEY.public_key())] == [
+        FaultKind.WRONG_KEY
+    ]

@@ -14,14 +14,17 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
 
 from databases import Database
 from nodes import RecordingPrinter, host_node, terminal_node
 from pospay.issuer.test_cards import TEST_CARDS
 from pospay.money import Money
 from pospay.receipts.signing import public_key_hex
+from pospay.storage import open_engine
 from pospay.storage.database import sqlite_url
 from pospay.terminal.card_read import CardRead
+from pospay.terminal.tables import terminal_receipt
 from pospay.transaction import Method, State
 
 SALES = [(Method.CARD_CHIP, 1250), (Method.CARD_MAGSTRIPE, 300), (Method.CARD_CONTACTLESS, 99)]
@@ -166,3 +169,30 @@ def test_no_card_number_in_the_data_dir_or_the_export(chain_file: Path, data_dir
             content = path.read_bytes()
             leaked = [pan for pan in pans if pan.encode() in content]
             assert leaked == [], f"{path} holds {leaked}"
+
+
+def printed_code(data_dir: Path, receipt_number: int) -> str:
+    """The QR payload on the paper of the terminal's n-th stored receipt."""
+    engine = open_engine(sqlite_url(data_dir / "terminal.db"))
+    with engine.connect() as connection:
+        texts = list(
+            connection.execute(select(terminal_receipt.c.text).order_by(terminal_receipt.c.id))
+        )
+    engine.dispose()
+    return "".join(texts[receipt_number - 1].text.split("[QR]\n", 1)[1].split())
+
+
+def test_the_code_on_the_paper_names_its_document_in_the_chain(
+    chain_file: Path, data_dir: Path
+) -> None:
+    code = printed_code(data_dir, 4)
+    assert code.startswith("PPR1:20000001:4:")
+    result = pospay("receipt", "verify", chain_file, "--qr", code)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "the printed code of receipt 4" in result.stdout
+    forged = code.replace(":4:", ":5:", 1)  # receipt 4's code passed off as receipt 5
+    result = pospay("receipt", "verify", chain_file, "--qr", forged)
+    assert result.returncode == 1
+    assert "FAULT altered: receipt 5: the printed code's hash is not that of the document" in (
+        result.stdout
+    )

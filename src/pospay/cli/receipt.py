@@ -1,7 +1,7 @@
 """`pospay receipt`: export a terminal's chain of signed receipts, verify receipts.
 
     pospay receipt export --data-dir DIR [--terminal ID] [--counter N] --out FILE
-    pospay receipt verify FILE [--public-key HEX|FILE]
+    pospay receipt verify FILE [--public-key HEX|FILE] [--qr PAYLOAD]
     pospay receipt public-key --data-dir DIR [--terminal ID]
 
 The data directory is a terminal's (the demo's `--data-dir`): its journal is
@@ -25,6 +25,7 @@ from pospay.receipts.chain import (
     Fault,
     FaultKind,
     MalformedError,
+    check_seal,
     export_chain,
     parse_chain,
     parse_record,
@@ -32,7 +33,13 @@ from pospay.receipts.chain import (
     verify_chain,
     verify_receipt,
 )
-from pospay.receipts.signing import SignedDocument, key_id, load_public_key, public_key_hex
+from pospay.receipts.signing import (
+    SignedDocument,
+    key_id,
+    load_public_key,
+    public_key_hex,
+    read_qr_payload,
+)
 from pospay.runtime.keys import load_signing_key, receipt_key_path
 from pospay.storage import open_engine
 from pospay.storage.database import sqlite_url
@@ -101,6 +108,12 @@ def verify(
             "default: the key in FILE, which proves integrity but not origin.",
         ),
     ] = None,
+    qr: Annotated[
+        str | None,
+        typer.Option(
+            "--qr", help="The code read from a paper receipt: check it names a document of FILE."
+        ),
+    ] = None,
 ) -> None:
     """Check signatures, hashes, counters and links; name every fault."""
     try:
@@ -109,18 +122,27 @@ def verify(
         _fail(f"cannot read {file}: {error}")
     key = None if public_key is None else _public_key(public_key)
     try:
+        seal = None if qr is None else read_qr_payload(qr)
+    except ValueError as error:
+        _fail(f"--qr: {error}")
+    try:
         if isinstance(data, dict) and "receipts" in data:
             chain = parse_chain(data)
             faults = verify_chain(chain, key)
             checked = f"chain of terminal {chain.terminal}, {len(chain.receipts)} receipts"
             used = key or chain.public_key
+            receipts: tuple[SignedDocument, ...] = chain.receipts
         else:
             signed = parse_record(data)
             used = key or _embedded_key(data)
             faults = verify_receipt(signed, used)
             checked = f"receipt {signed.counter} of terminal {signed.terminal}"
+            receipts = (signed,)
     except MalformedError as error:
         _fail(f"{file}: {FaultKind.MALFORMED.value}: {error}")
+    if seal is not None:
+        faults += [f for f in check_seal(seal, receipts, used) if f not in faults]
+        checked += f"; the printed code of receipt {seal.counter}"
     _report(checked, used, faults, key is None)
 
 

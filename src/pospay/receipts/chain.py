@@ -41,6 +41,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from pospay.receipts.signing import (
     FORMAT,
     GENESIS,
+    Seal,
     SignedDocument,
     canonical_bytes,
     document_hash,
@@ -205,6 +206,25 @@ def verify_chain(chain: Chain, key: Ed25519PublicKey | None = None) -> list[Faul
     faults += _gap_faults(counters, int(chain.head.get("counter", 0)))
     faults += _link_faults(chain.receipts, good)
     return faults
+
+
+def check_seal(
+    seal: Seal, receipts: Sequence[SignedDocument], key: Ed25519PublicKey
+) -> list[Fault]:
+    """Whether the QR code read from a paper receipt names a document of `receipts`
+    that verifies: same terminal and counter, same hash, same signature."""
+    found = [s for s in receipts if (s.terminal, s.counter) == (seal.terminal, seal.counter)]
+    if not found:
+        detail = f"the printed receipt {seal.counter} of terminal {seal.terminal} is not here"
+        return [Fault(FaultKind.GAP, seal.counter, detail)]
+    signed = found[0]
+    if seal.hash != signed.hash:
+        detail = "the printed code's hash is not that of the document"
+        return [Fault(FaultKind.ALTERED, seal.counter, detail)]
+    if seal.signature != signed.signature:
+        detail = "the printed code's signature is not the document's"
+        return [Fault(FaultKind.BAD_SIGNATURE, seal.counter, detail)]
+    return verify_receipt(signed, key)
 
 
 def _order_faults(counters: Sequence[int]) -> Iterable[Fault]:
