@@ -23,7 +23,8 @@ the receipt it is about:
 - reorder: a receipt comes after one with a higher or equal counter;
 - broken_link: a document's `previous` is not the hash of the document before it
   (or the head's hash is not the last document's);
-- foreign: a receipt of another terminal in this terminal's chain;
+- foreign: a receipt of another terminal in this terminal's chain, or one beyond the
+  signed head (added after the export);
 - malformed: not a receipt document at all.
 """
 
