@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, delete, update
+from sqlalchemy import Connection, delete, select, update
 
 from databases import Database
 from nodes import CONFIG, host_node, terminal_node
@@ -18,7 +18,12 @@ from pospay.issuer.test_cards import TEST_CARDS
 from pospay.money import Money
 from pospay.printer import DirectoryPrinter
 from pospay.terminal.card_read import CardRead
-from pospay.terminal.tables import terminal_journal, terminal_receipt, terminal_settlement
+from pospay.terminal.tables import (
+    terminal_journal,
+    terminal_receipt,
+    terminal_receipt_document,
+    terminal_settlement,
+)
 
 CARD = TEST_CARDS[1]
 
@@ -32,6 +37,10 @@ def terminal_left_in_flight(connection: Connection) -> None:
 
 
 def receipt_lost(connection: Connection) -> None:
+    # The receipt and its signed document (which refers to it) are both gone.
+    customer = select(terminal_receipt.c.id).where(terminal_receipt.c.copy == "customer")
+    document = terminal_receipt_document.c.receipt_id
+    connection.execute(delete(terminal_receipt_document).where(document.in_(customer)))
     connection.execute(delete(terminal_receipt).where(terminal_receipt.c.copy == "customer"))
 
 

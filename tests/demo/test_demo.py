@@ -127,6 +127,19 @@ def test_no_full_card_number_in_anything_the_demo_wrote(demo_run: Run) -> None:
                 assert form not in content, f"full PAN ending {pan[-4:]} found in {path.name}"
 
 
+def test_the_demo_terminal_chain_exports_and_verifies(demo_run: Run, tmp_path: Path) -> None:
+    _summary, data, _out, _ = demo_run
+    chain = tmp_path / "chain.json"
+    exported = run_pospay("receipt", "export", "--data-dir", str(data), "--out", str(chain))
+    assert exported.returncode == 0, exported.stderr
+    assert f"of terminal {DEMO_TERMINAL.terminal_id}" in exported.stdout
+    key = run_pospay("receipt", "public-key", "--data-dir", str(data)).stdout.strip()
+    verified = run_pospay("receipt", "verify", str(chain), "--public-key", key)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    receipts = json.loads(chain.read_text(encoding="utf-8"))["receipts"]
+    assert len(receipts) > 0 and f"{len(receipts)} receipts" in verified.stdout
+
+
 def test_human_summary_names_the_verdict(tmp_path: Path) -> None:
     result = run_pospay("demo", "--data-dir", str(tmp_path / "d"), "--out", str(tmp_path / "o"))
     assert result.returncode == 0, result.stderr

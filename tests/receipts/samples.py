@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from pospay.money import Money
 from pospay.receipts import (
@@ -17,7 +18,12 @@ from pospay.receipts import (
     SaleReceiptData,
     build_sale_receipts,
 )
+from pospay.receipts.signing import GENESIS, qr_payload, sign_receipt
 from pospay.transaction import Kind, Method
+
+# A fixed signing key for receipts whose bytes must not change (golden files); Ed25519
+# signatures are deterministic. A test key, never a terminal's.
+SAMPLE_SIGNING_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 
 # Test card 6212345600000012 of pospay.issuer.test_cards. The full number appears here
 # only so that tests can prove no more of it than the masked form reaches paper.
@@ -55,6 +61,13 @@ def receipt_for(copy: ReceiptCopy, sale: SaleReceiptData = SAMPLE_SALE) -> Recei
     """The original receipt of `sale` for `copy`."""
     merchant, customer = build_sale_receipts(sale)
     return merchant if copy is ReceiptCopy.MERCHANT else customer
+
+
+def sealed_receipt_for(copy: ReceiptCopy, sale: SaleReceiptData = SAMPLE_SALE) -> Receipt:
+    """The original receipt of `sale` for `copy`, signed as the first of its chain."""
+    receipt = receipt_for(copy, sale)
+    signed = sign_receipt(receipt, 1, GENESIS, SAMPLE_SIGNING_KEY)
+    return dataclasses.replace(receipt, seal=qr_payload(signed))
 
 
 def expected_display(copy: ReceiptCopy) -> str:

@@ -1,4 +1,5 @@
-"""The sample sale's receipts, byte for byte, against the files under golden/.
+"""The sample sale's receipts, signed as the first of a chain (so with their QR code),
+byte for byte, against the files under golden/.
 
 A change to any layout, label, width rule or command shows up here as a diff to
 review. To regenerate after a deliberate change, run
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from pospay.receipts import Paper, ReceiptCopy, render_escpos, render_text
 
-from .samples import COPY, PAPER, receipt_for
+from .samples import COPY, PAPER, sealed_receipt_for
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("POSPAY_UPDATE_GOLDEN") == "1"
@@ -32,12 +33,12 @@ def check_golden(name: str, produced: bytes) -> None:
 @PAPER
 @COPY
 def test_text_matches_golden(paper: Paper, copy: ReceiptCopy) -> None:
-    text = render_text(receipt_for(copy), paper)
+    text = render_text(sealed_receipt_for(copy), paper)
     check_golden(f"sale-{paper.name}-{copy.value}.txt", text.encode("utf-8"))
 
 
 @PAPER
 @COPY
 def test_escpos_matches_golden(paper: Paper, copy: ReceiptCopy) -> None:
-    data = render_escpos(receipt_for(copy), paper)
+    data = render_escpos(sealed_receipt_for(copy), paper)
     check_golden(f"sale-{paper.name}-{copy.value}.bin", data)

@@ -6,6 +6,10 @@
 
 The card number arrives masked (first 6 / last 4) and leaves masked for its copy
 (customer: last 4); a full PAN is refused with `ValueError`.
+
+Every stored receipt is also a signed document of its terminal's chain:
+`pospay.receipts.signing` (canonical form, hash, Ed25519, the QR payload a receipt's
+`seal` carries) and `pospay.receipts.chain` (export format, verification, named faults).
 """
 
 from pospay.receipts.escpos import render_escpos

@@ -20,6 +20,7 @@ from pospay.receipts.layout import (
     Layout,
     Paper,
     Paragraph,
+    QrCode,
     Rule,
     Signature,
     Style,
@@ -31,13 +32,18 @@ from pospay.receipts.values import Text, write_value
 # Fewest spaces between a label and a value sharing its line; a value that would come
 # closer goes to a line of its own.
 _GAP = 2
+QR_MARK = "[QR]"
 _CLAUSE_END = re.compile(r"(?<=[，。；！？])")
 
 
 @dataclass(frozen=True, slots=True)
 class PrintLine:
+    """One line of a receipt. A line with `qr` set stands for a QR code of that payload:
+    the ESC/POS renderer prints the code there, the text renderer shows `text` ("[QR]")."""
+
     text: str
     style: Style = Style.NORMAL
+    qr: str | None = None
 
 
 def compose(
@@ -65,6 +71,20 @@ def _lines(element: Element, receipt: Receipt, width: int, measure: Measure) -> 
             return [PrintLine(t) for t in texts]
         case Signature():
             return [PrintLine(t) for t in _signature(element, receipt, width, measure)]
+        case QrCode():
+            return _qr_code(element, receipt, width, measure)
+
+
+def _qr_code(element: QrCode, receipt: Receipt, width: int, measure: Measure) -> list[PrintLine]:
+    """A blank line, the label, the code, then its payload as text (to type in by hand)."""
+    payload = write_value(element.value, receipt)
+    if not isinstance(payload, str) or not payload:
+        return []
+    lines = [PrintLine("")]
+    lines += [PrintLine(center(t, width, measure)) for t in _fit(element.label, width, measure)]
+    lines.append(PrintLine(center(QR_MARK, width, measure), qr=payload))
+    lines += [PrintLine(t) for t in wrap(payload, width, measure)]
+    return lines
 
 
 def _fit(text: Text, width: int, measure: Measure) -> list[str]:

@@ -8,6 +8,8 @@ Chinese is sent deliberately rather than through python-escpos's `text()`, whose
     FS &             Chinese (double-byte) character mode on
     per line:        style commands when the style changes (GS ! size, ESC E bold),
                      then the text in GB18030 and LF
+    a QR line:       ESC a 1 (centre), the code natively (GS ( k: model 2, module
+                     size 4 dots, error correction M, store, print), LF, ESC a 0
     ESC d 6, GS V 0  feed and cut (python-escpos `cut()`)
 
 GB18030 never puts a byte below 0x30 inside a character, so text bytes cannot be
@@ -28,6 +30,9 @@ from pospay.receipts.model import Receipt
 INITIALISE = b"\x1b@"  # ESC @
 CHINESE_MODE_ON = b"\x1c&"  # FS &
 ENCODING = "gb18030"
+_CENTRE = b"\x1ba\x01"  # ESC a 1
+_LEFT = b"\x1ba\x00"  # ESC a 0
+_QR_MODULE_DOTS = 4  # the ~180-character code is version 9 or 10 (<= 57 modules, 228 dots)
 
 # Arguments of python-escpos `set()` per style; double height only, so columns stay put.
 _STYLE_SETTINGS: dict[Style, dict[str, Any]] = {
@@ -47,6 +52,7 @@ def escpos_job(lines: Iterable[PrintLine]) -> bytes:
     # Imported here, not at the top: importing python-escpos calls logging.basicConfig()
     # and creates a temporary directory, which `import pospay.receipts` must not do
     # (a CLI that configures logging after importing us would be silently ignored).
+    from escpos.constants import QR_ECLEVEL_M
     from escpos.printer import Dummy
 
     printer = Dummy()
@@ -54,6 +60,11 @@ def escpos_job(lines: Iterable[PrintLine]) -> bytes:
     printer._raw(CHINESE_MODE_ON)
     style = Style.NORMAL  # what ESC @ leaves
     for line in lines:
+        if line.qr is not None:
+            printer._raw(_CENTRE)
+            printer.qr(line.qr, ec=QR_ECLEVEL_M, size=_QR_MODULE_DOTS, native=True)
+            printer._raw(b"\n" + _LEFT)
+            continue
         if line.style is not style:
             printer.set(**_STYLE_SETTINGS[line.style])
             style = line.style

@@ -70,6 +70,7 @@ class Value(StrEnum):
     DATE_TIME = "date_time"
     AMOUNT = "amount"
     REFERENCE = "reference"
+    SEAL = "seal"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +111,16 @@ class Signature:
     space_lines: int = 2
 
 
-Element = Heading | Field | Rule | Paragraph | Signature
+@dataclass(frozen=True, slots=True)
+class QrCode:
+    """A QR code of `value` under a centred label, its payload printed below it as text;
+    left out, label and all, when the receipt has no such fact."""
+
+    label: Label
+    value: Value
+
+
+Element = Heading | Field | Rule | Paragraph | Signature | QrCode
 Layout = tuple[Element, ...]
 
 COPY_LABELS: Mapping[ReceiptCopy, Label] = MappingProxyType(
@@ -182,4 +192,5 @@ SALE_SLIP: Layout = (
             "I ACKNOWLEDGE SATISFACTORY RECEIPT OF RELATIVE GOODS/SERVICES",
         )
     ),
+    QrCode(Label("电子签名验证", "E-RECEIPT VERIFICATION"), Value.SEAL),
 )

@@ -1,7 +1,7 @@
 """The receipt of one transaction, one copy: every fact the paper shows, nothing else.
 
-A `Receipt` is what any renderer (text, ESC/POS, later PNG and signed e-receipts)
-draws from, so it checks its own invariants on construction: the card number is
+A `Receipt` is what any renderer (text, ESC/POS, later PNG) and the signed document
+(`signing.py`) draw from, so it checks its own invariants on construction: the card number is
 masked as its copy allows, the identifiers have their ISO 8583 shapes, the time is
 timezone-aware, and no text carries control characters that a printer would obey.
 """
@@ -48,6 +48,9 @@ class Receipt:
     reference: str  # the terminal's own reference for the attempt
     signature_required: bool
     reprint_number: int = 0
+    # The QR payload that ties the paper to its signed document (`signing.qr_payload`);
+    # None before the receipt has been signed.
+    seal: str | None = None
 
     def __post_init__(self) -> None:
         if self.copy is ReceiptCopy.MERCHANT:
@@ -67,6 +70,8 @@ class Receipt:
             raise ValueError("receipt merchant_name is empty")
         if self.at.tzinfo is None or self.at.utcoffset() is None:
             raise ValueError("receipt time must be timezone-aware")
+        if self.seal is not None and not (self.seal.isascii() and self.seal.isprintable()):
+            raise ValueError("receipt seal must be printable ASCII")
         if isinstance(self.reprint_number, bool) or self.reprint_number < 0:
             raise ValueError(f"reprint_number must be 0 or more, not {self.reprint_number!r}")
 

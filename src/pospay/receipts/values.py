@@ -48,6 +48,7 @@ _WRITERS: Mapping[Value, Callable[[Receipt], Text | None]] = MappingProxyType(
         Value.DATE_TIME: lambda r: r.at.strftime("%Y/%m/%d %H:%M:%S"),
         Value.AMOUNT: lambda r: format_money(r.amount),
         Value.REFERENCE: lambda r: r.reference,
+        Value.SEAL: lambda r: r.seal,
     }
 )
 

@@ -43,6 +43,7 @@ from datetime import datetime
 from typing import Any
 
 from argon2 import PasswordHasher
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, Row
 
 from pospay.cards import brand_of, mask_merchant
@@ -79,7 +80,8 @@ from pospay.terminal.link import HostLink
 from pospay.terminal.operators import Credentials, Operator, Operators, SupervisorPolicy
 from pospay.terminal.outcome import Outcome, outcome_of
 from pospay.terminal.printing import DrainResult, PendingPrint, ReceiptSpooler, Source
-from pospay.terminal.receipts import render_receipts
+from pospay.terminal.receipt_chain import process_receipt_key
+from pospay.terminal.receipts import store_receipts
 from pospay.terminal.requests import card_request, follow_up_request, pin_fields
 from pospay.terminal.secure_link import MacLink
 from pospay.terminal.settlement import BatchSettlement, SettlementOutcome
@@ -106,8 +108,12 @@ class Terminal:
         password_hasher: PasswordHasher | None = None,
         unpredictable: RandomBytes = secrets.token_bytes,
         new_reference: Callable[[], str] | None = None,
+        receipt_key: Ed25519PrivateKey | None = None,
     ) -> None:
         self.config = config
+        # Signs every receipt document (`terminal.receipt_chain`); `runtime.TerminalNode`
+        # keeps it in a file. The default, one key per process, suits tests only.
+        self._receipt_key = receipt_key or process_receipt_key()
         self._committer = committer
         # Every financial message goes through the MAC layer, reversals included.
         self._link = MacLink(link)
@@ -536,7 +542,7 @@ class Terminal:
         balance = None
         if response is not None and "54" in response:
             balance = read_balance_field(response["54"])
-        config = self.config
+        config, receipt_key = self.config, self._receipt_key
 
         def finish(connection: Connection) -> tuple[Row[Any], list[int]]:
             done = journal.record_outcome(
@@ -554,8 +560,7 @@ class Terminal:
             if State(done.state) is State.APPROVED and done.original_id is not None:
                 journal.apply_to_original(connection, done, now)
             if State(done.state) is State.APPROVED and Kind(done.kind).moves_money:
-                for copy, text, escpos in render_receipts(done, config):
-                    jobs.append(journal.store_receipt(connection, done.id, copy, text, escpos, now))
+                jobs = store_receipts(connection, done, config, receipt_key, now)
             return done, jobs
 
         done, jobs = await self._committer.run(finish)

@@ -1,23 +1,36 @@
-"""From a journal row to the receipt jobs the terminal stores and prints.
+"""From a journal row to the receipt jobs the terminal signs, stores and prints.
 
 Small sales need no signature (the "small amount, no signature" rule acquirers apply);
-the limit is a terminal setting.
+the limit is a terminal setting. Each copy is also a signed document, the next link of
+the terminal's chain (`terminal.receipt_chain`); its QR code goes on the paper.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Connection, Row
 
 from pospay.money import Money
-from pospay.receipts import PAPERS, SaleReceiptData, build_sale_receipts, render_escpos, render_text
+from pospay.receipts import (
+    PAPERS,
+    Receipt,
+    SaleReceiptData,
+    build_sale_receipts,
+    render_escpos,
+    render_text,
+)
+from pospay.receipts.signing import qr_payload
+from pospay.terminal import journal, receipt_chain
 from pospay.terminal.config import TerminalConfig
 from pospay.transaction import Kind, Method
 
 
-def render_receipts(row: Row[Any], config: TerminalConfig) -> list[tuple[str, str, bytes]]:
-    """(copy, text, ESC/POS bytes) for each copy of an approved sale, customer copy first."""
+def build_receipts(row: Row[Any], config: TerminalConfig) -> tuple[Receipt, Receipt]:
+    """(customer copy, merchant copy) of an approved attempt: the order they print in."""
     amount = Money(row.amount_minor, row.currency)
     sale = SaleReceiptData(
         merchant_name=config.merchant_name,
@@ -39,8 +52,31 @@ def render_receipts(row: Row[Any], config: TerminalConfig) -> list[tuple[str, st
         signature_required=amount.minor > config.no_signature_limit_minor,
     )
     merchant, customer = build_sale_receipts(sale)
+    return customer, merchant
+
+
+def store_receipts(
+    connection: Connection,
+    row: Row[Any],
+    config: TerminalConfig,
+    key: Ed25519PrivateKey,
+    now: datetime,
+) -> list[int]:
+    """Sign, render and store each original copy of the approved attempt `row`, customer
+    copy first, in the caller's unit; the stored receipt ids."""
     paper = PAPERS[f"{config.paper_mm}mm"]
-    return [
-        (receipt.copy.value, render_text(receipt, paper), render_escpos(receipt, paper))
-        for receipt in (customer, merchant)
-    ]
+    stored: list[int] = []
+    for receipt in build_receipts(row, config):
+        signed = receipt_chain.sign_next(connection, receipt, key)
+        sealed = dataclasses.replace(receipt, seal=qr_payload(signed))
+        receipt_id = journal.store_receipt(
+            connection,
+            row.id,
+            receipt.copy.value,
+            render_text(sealed, paper),
+            render_escpos(sealed, paper),
+            now,
+        )
+        receipt_chain.store_document(connection, receipt_id, signed, now)
+        stored.append(receipt_id)
+    return stored

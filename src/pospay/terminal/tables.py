@@ -1,5 +1,5 @@
 """The terminal's own durable journal: counters, attempts, receipts, the reversal queue,
-operators (argon2 hashes, never passwords) and settlements.
+operators (argon2 hashes, never passwords), settlements and signed receipt documents.
 
 The terminal never stores a full PAN: the journal keeps the first 6 / last 4 form.
 """
@@ -188,4 +188,23 @@ terminal_slip = Table(
     Column("escpos", LargeBinary, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("printed_at", UtcDateTime(), nullable=True),
+)
+
+# The signed document of each stored receipt (`receipts/signing.py`): the terminal's
+# chain. `counter` runs 1, 2, 3, ... per terminal (unique, so no two documents take the
+# same place); `previous_hash` is the hash of the document at `counter - 1`. Written in
+# the unit that stores the receipt; never the private key, never more than the masked PAN.
+terminal_receipt_document = Table(
+    "terminal_receipt_document",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("receipt_id", Integer, ForeignKey("terminal_receipt.id"), nullable=False, unique=True),
+    Column("terminal_id", String(8), nullable=False),
+    Column("counter", Integer, nullable=False),
+    Column("previous_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("document", Text, nullable=False),  # the canonical form, UTF-8 JSON
+    Column("signature", LargeBinary, nullable=False),  # Ed25519, 64 bytes
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("terminal_id", "counter", name="uq_terminal_receipt_document_counter"),
 )
