@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from databases import Database
@@ -100,3 +101,73 @@ async def test_the_queue_stops_at_the_first_fault(database: Database, tmp_path: 
         f"{second.voucher}-customer",
         f"{second.voucher}-merchant",
     ]
+
+
+class PowerCut(BaseException):
+    """The terminal loses power: raised by the printer after the paper came out."""
+
+
+class PrinterThenPowerCut(RecordingPrinter):
+    """Prints the job (the paper comes out), then the terminal dies before it can mark it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cut_after_next = True
+
+    def print_job(self, name: str, escpos: bytes, text: str) -> None:
+        super().print_job(name, escpos, text)
+        if self.cut_after_next:
+            self.cut_after_next = False
+            raise PowerCut(name)
+
+
+async def test_a_print_cut_off_by_a_crash_is_printed_again_as_a_marked_copy(
+    database: Database, tmp_path: Path
+) -> None:
+    printer = PrinterThenPowerCut()
+    async with host_node(database, tmp_path / "keys") as host:
+        async with terminal_node(database, host, printer) as terminal:
+            assert await terminal.sign_in() == "00"
+            with pytest.raises(PowerCut):
+                await terminal.sale(READ, Money(1250, "CNY"))
+        [(voucher_customer, _, _)] = printer.jobs
+        voucher = voucher_customer.removesuffix("-customer")
+        async with terminal_node(database, host, printer) as terminal:  # power is back
+            assert await terminal.sign_in() == "00"
+            assert await terminal.pending_receipts() == []
+        # The cut-off customer copy again, marked, then the merchant copy as an original.
+        assert printer.names == [
+            f"{voucher}-customer",
+            f"{voucher}-customer-copy-1",
+            f"{voucher}-merchant",
+        ]
+        copy_text = printer.jobs[1][2]
+        assert copy_text.startswith("重打印 REPRINT 1 · 打印中断 PRINT INTERRUPTED\n")
+        assert copy_text.endswith(printer.jobs[0][2])  # the stored receipt, unchanged below
+        assert "重打印".encode("gb18030") in printer.jobs[1][1]
+        with host.host_engine.connect() as connection:
+            rows = connection.execute(
+                select(
+                    terminal_receipt.c.copy,
+                    terminal_receipt.c.print_interruptions,
+                    terminal_receipt.c.printed_at.is_not(None),
+                ).order_by(terminal_receipt.c.id)
+            ).all()
+        assert sorted(tuple(row) for row in rows) == [("customer", 1, True), ("merchant", 0, True)]
+        report = check_agreement(host.host_engine, host.host_engine, host.issuer_engine)
+        assert report.agreement, report.findings  # still one original of each copy
+
+
+async def test_a_printer_fault_is_no_interruption(database: Database, tmp_path: Path) -> None:
+    printer = RecordingPrinter(fault="jam")
+    async with (
+        host_node(database, tmp_path / "keys") as host,
+        terminal_node(database, host, printer) as terminal,
+    ):
+        assert await terminal.sign_in() == "00"
+        outcome = await terminal.sale(READ, Money(990, "CNY"))
+        assert outcome.receipts_pending == 2
+        printer.fault = None
+        await terminal.print_pending()
+    # Nothing came out while jammed, so the originals print as originals.
+    assert printer.names == [f"{outcome.voucher}-customer", f"{outcome.voucher}-merchant"]

@@ -57,7 +57,7 @@ class FaultyLink:
     `faults` is consumed one entry per request: "drop" sends the request to the host
     and then loses its answer (OutcomeUnknown), "refuse" does not send it (LinkError),
     "tamper" returns the answer with another amount, "ok" exchanges normally.
-    With `down` set, every request is refused.
+    With `down` set, no request gets an answer (OutcomeUnknown: each counts as a try).
     """
 
     def __init__(self, inner: TcpHostLink) -> None:
@@ -69,8 +69,10 @@ class FaultyLink:
     async def exchange(self, request: Message, *, timeout: float) -> Message:
         self.sent.append(dict(request))
         fault = self.faults.pop(0) if self.faults else "ok"
-        if self.down or fault == "refuse":
+        if fault == "refuse":
             raise LinkError("test link: host unreachable")
+        if self.down:
+            raise OutcomeUnknown("test link: no answer")
         response = await self.inner.exchange(request, timeout=timeout)
         if fault == "drop":
             raise OutcomeUnknown("test link: response lost")
@@ -157,18 +159,19 @@ async def test_a_lost_approval_is_reversed_on_both_sides_and_the_money_returned(
     database: Database, tmp_path: Path
 ) -> None:
     async with rig(database, tmp_path) as r:
-        r.link.faults = [*LOST, "refuse"]  # the first reversal try fails too
+        # The first reversal cannot reach the host: certainly not sent, so not a try.
+        r.link.faults = [*LOST, "refuse"]
         outcome = await r.terminal.sale(READ, Money(1250, "CNY"))
         assert outcome.state is State.REVERSAL_PENDING
         assert outcome.message_en == "No answer, reversal pending"
         assert len(r.movements()) == 1  # the host approved and the issuer moved the money
-        assert r.queue() == [("pending", "98", 1)]
+        assert r.queue() == [("pending", "98", 0)]
 
         [status] = await r.terminal.flush_reversals()
         assert (status.state, status.response_code, status.tries) == (
             ReversalState.CONFIRMED,
             "00",
-            2,
+            1,
         )
         assert r.attempt_state(outcome.attempt_id) is State.REVERSED
         with r.host.host_engine.connect() as connection:
@@ -197,19 +200,20 @@ async def test_a_reversal_goes_out_at_once_and_carries_no_card_number(
         assert r.agreement_findings() == {}
 
 
-async def test_a_reversal_the_host_never_gets_fails_after_its_retries_and_stays_pending(
+async def test_a_reversal_the_host_never_answers_fails_after_its_retries_and_stays_pending(
     database: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with rig(database, tmp_path) as r:
         r.link.faults = [*LOST, "refuse"]
         outcome = await r.terminal.sale(READ, Money(880, "CNY"))
-        r.link.down = True  # the host stays unreachable
+        r.link.down = True  # from now on the host never answers
         assert outcome.state is State.REVERSAL_PENDING
+        assert r.queue() == [("pending", "98", 0)]  # not sent at all: not a try
         with caplog.at_level(logging.WARNING, logger="pospay.terminal"):
             [status] = await r.terminal.flush_reversals()
         assert (status.state, status.tries) == (ReversalState.FAILED, 3)
-        assert "host unreachable" in status.last_error
-        assert r.sleeps.seconds == [0.2]  # one retry inside this flush, after 0.2 s
+        assert "no answer" in status.last_error
+        assert r.sleeps.seconds == [0.2, 0.4]  # three tries in this flush, backing off
         anomaly = [record.getMessage() for record in caplog.records if "ANOMALY" in record.message]
         assert len(anomaly) == 1
         assert outcome.voucher in anomaly[0] and CARD.pan[:6] in anomaly[0]
@@ -334,7 +338,7 @@ async def test_backoff_doubles_between_retries(database: Database, tmp_path: Pat
         r.link.down = True
         [status] = await r.terminal.flush_reversals()
         assert (status.state, status.tries) == (ReversalState.FAILED, 4)
-        assert r.sleeps.seconds == [0.5, 1.0]
+        assert r.sleeps.seconds == [0.5, 1.0, 2.0]
 
 
 @pytest.mark.parametrize(
@@ -405,7 +409,7 @@ async def test_a_failed_reversal_prints_a_slip_with_the_masked_card_only(
             outcome.stan,
             f"{CARD.pan[:6]}******{CARD.pan[-4:]}",
             "98",
-            "host unreachable",
+            "no answer",
             "8.80",
         ):
             assert needle in text, needle

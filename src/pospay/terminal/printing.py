@@ -12,11 +12,12 @@ reversal-failure slips first, then the rest oldest first (an attempt's customer 
 before its merchant copy), and stops at the first `PrinterFault`: the printer is down,
 so the rest wait for the next drain (before every transaction and at sign-in).
 
-Never a second original: the queue prints the stored original job, once, and marks it.
-A job interrupted mid-print (the paper came out but a crash came before the mark was
-committed) is still unmarked, so the next drain prints it again as an original. Issue 5
-will re-issue such jobs as marked copies ("重打印 REPRINT"); until then that window,
-one job wide, remains.
+Never a second original: each job is marked *started* (`print_started_at`, durable)
+before the printer gets it, and *printed* after. A printer fault clears the start mark:
+nothing came out. A job found started but not printed was cut off by a crash, and the
+paper may have come out: the queue counts the interruption (`print_interruptions`) and
+prints the stored job again as a marked copy, "重打印 REPRINT n · 打印中断"
+(`receipts.copy_mark`), never as a second original.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from sqlalchemy import Connection, Row, select, update
 from pospay.clock import Clock
 from pospay.errors import PrinterFault
 from pospay.printer import ReceiptPrinter
+from pospay.receipts.copy_mark import interrupted_copy
 from pospay.storage import Committer
 from pospay.terminal.tables import (
     terminal_journal,
@@ -63,6 +65,10 @@ class PrintJob:
     voucher: str | None  # the attempt's voucher number (None for a settlement slip)
     copy: str  # customer | merchant | settlement | reversal_failed
     created_at: datetime
+    # Whether a crash cut off this job's last print (started, never marked printed).
+    cut_off: bool = False
+    # Copies printed because prints were cut off: above 0, this job prints marked.
+    copy_number: int = 0
 
     @property
     def key(self) -> tuple[Source, int]:
@@ -112,9 +118,12 @@ class ReceiptSpooler:
             )
             printed: list[tuple[Source, int]] = []
             for job in jobs:
+                await self._committer.run(_starter(job, self._clock.now()))
+                name, text, escpos = _what_to_print(job)
                 try:
-                    self._printer.print_job(job.name, job.escpos, job.text)
+                    self._printer.print_job(name, escpos, text)
                 except PrinterFault as fault:
+                    await self._committer.run(_unstarter(job))  # nothing came out
                     pending = len(jobs) - len(printed)
                     log.warning(
                         "print queue stopped at %s, %d pending: %s", job.name, pending, fault
@@ -160,6 +169,7 @@ def _slip_jobs(connection: Connection, terminal_id: str) -> list[PrintJob]:
             row.voucher,
             row.kind,
             row.created_at,
+            *_interruption(row),
         )
         for row in rows
     ]
@@ -182,6 +192,7 @@ def _receipt_jobs(connection: Connection, terminal_id: str) -> list[PrintJob]:
             row.voucher,
             row.copy,
             row.created_at,
+            *_interruption(row),
         )
         for row in rows
     ]
@@ -212,6 +223,7 @@ def _settlement_jobs(connection: Connection, terminal_id: str) -> list[PrintJob]
             None,
             "settlement",
             row.settled_at or row.updated_at,
+            *_interruption(row),
         )
         for row in rows
     ]
@@ -222,6 +234,44 @@ _TABLES = {
     Source.RECEIPT: terminal_receipt,
     Source.SETTLEMENT: terminal_settlement,
 }
+
+
+def _interruption(row: Row[Any]) -> tuple[bool, int]:
+    """(cut off, copy number) of a stored job's row."""
+    cut_off = row.print_started_at is not None
+    return cut_off, row.print_interruptions + (1 if cut_off else 0)
+
+
+def _what_to_print(job: PrintJob) -> tuple[str, str, bytes]:
+    """(name, text, ESC/POS) the printer gets: the job, or its marked copy."""
+    if job.copy_number == 0:
+        return job.name, job.text, job.escpos
+    text, escpos = interrupted_copy(job.text, job.escpos, job.copy_number)
+    return f"{job.name}-copy-{job.copy_number}", text, escpos
+
+
+def _starter(job: PrintJob, at: datetime) -> Callable[[Connection], None]:
+    """Mark the job started; a job found cut off counts its interruption first."""
+    table = _TABLES[job.source]
+
+    def start(connection: Connection) -> None:
+        connection.execute(
+            update(table)
+            .where(table.c.id == job.row_id, table.c.printed_at.is_(None))
+            .values(
+                print_started_at=at,
+                print_interruptions=table.c.print_interruptions + (1 if job.cut_off else 0),
+            )
+        )
+
+    return start
+
+
+def _unstarter(job: PrintJob) -> Callable[[Connection], None]:
+    table = _TABLES[job.source]
+    return lambda connection: connection.execute(
+        update(table).where(table.c.id == job.row_id).values(print_started_at=None)
+    ).close()
 
 
 def _marker(job: PrintJob, at: datetime) -> Callable[[Connection], None]:

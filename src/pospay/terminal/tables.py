@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -107,7 +108,19 @@ terminal_receipt = Table(
     Column("escpos", LargeBinary, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("printed_at", UtcDateTime(), nullable=True),
+    # Set just before the printer is given the job; set without `printed_at` it means the
+    # print was cut off (the queue then prints a marked copy, never a second original).
+    Column("print_started_at", UtcDateTime(), nullable=True),
+    Column("print_interruptions", Integer, nullable=False, server_default="0"),
     UniqueConstraint("journal_id", "copy", "reprint_number", name="uq_terminal_receipt_copy"),
+)
+
+# The print queue's question "what is left to print" stays cheap however long the journal.
+Index(
+    "ix_terminal_receipt_unprinted",
+    terminal_receipt.c.journal_id,
+    sqlite_where=terminal_receipt.c.printed_at.is_(None),
+    postgresql_where=terminal_receipt.c.printed_at.is_(None),
 )
 
 terminal_reversal = Table(
@@ -169,6 +182,8 @@ terminal_settlement = Table(
     Column("settled_at", UtcDateTime(), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    Column("print_started_at", UtcDateTime(), nullable=True),  # as on terminal_receipt
+    Column("print_interruptions", Integer, nullable=False, server_default="0"),
     UniqueConstraint("terminal_id", "batch", name="uq_terminal_settlement_batch"),
 )
 
@@ -188,6 +203,8 @@ terminal_slip = Table(
     Column("escpos", LargeBinary, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("printed_at", UtcDateTime(), nullable=True),
+    Column("print_started_at", UtcDateTime(), nullable=True),  # as on terminal_receipt
+    Column("print_interruptions", Integer, nullable=False, server_default="0"),
 )
 
 # The signed document of each stored receipt (`receipts/signing.py`): the terminal's
