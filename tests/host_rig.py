@@ -15,7 +15,8 @@ from databases import Database
 from host_messages import SIGN_IN
 from pospay.channels import CardAuthorisation, CardChannel, CardResult
 from pospay.clock import SystemClock
-from pospay.host.service import HostService, HostSettings
+from pospay.host.service import HostService
+from pospay.host.settings import HostSettings
 from pospay.host.tables import host_journal
 from pospay.iso8583 import Message
 from pospay.issuer import IssuerSimulator

@@ -22,7 +22,8 @@ from pospay.channels import CardAuthorisation, CardChannel, CardResult
 from pospay.clock import SystemClock
 from pospay.host.recovery import RecoveryReport, recover
 from pospay.host.reversals import reversals
-from pospay.host.service import HostService, HostSettings
+from pospay.host.service import HostService
+from pospay.host.settings import HostSettings
 from pospay.host.tables import host_journal
 from pospay.iso8583 import Message
 from pospay.iso8583.messages import original_data_field

@@ -12,7 +12,8 @@ A card request goes through four steps, each durable before the next:
 3. forward it to the card channel with the RRN as the idempotency reference;
 4. record the channel's answer, then respond.
 
-A reversal (0400) has its own duplicate key and its own table (`host.reversals`):
+A reversal (0400) has its own duplicate key and its own table (`host.reversals`), and is
+handled by `host.reversing.ReversalDesk`:
 
 1. validate; record the reversal and, in the same unit, mark the original (found by
    field 90) REVERSAL_PENDING — or answer at once when there is nothing to undo
@@ -36,23 +37,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
-from pospay.cards import luhn_valid, mask_merchant, pan_reference
-from pospay.cards.track2 import read_track2
+from pospay.cards import mask_merchant, pan_reference
 from pospay.channels import CardAuthorisation, CardChannel, CardResult
 from pospay.clock import Clock
 from pospay.errors import BadInput, IllegalTransition, MessageFormatError
-from pospay.host import journal, link_keys, originals, reversals, settlement, tombstones
+from pospay.host import journal, link_keys, originals, settlement
 from pospay.host.defects import Defect
-from pospay.host.responses import card_response, error_response, reversal_response
+from pospay.host.responses import card_response, error_response
+from pospay.host.reversing import ReversalDesk
+from pospay.host.screening import check_track2, local_decline
+from pospay.host.settings import HostSettings
 from pospay.host.status_query import answer_status_query
 from pospay.iso8583 import Message
 from pospay.iso8583.fields import read_amount
@@ -60,14 +61,12 @@ from pospay.iso8583.messages import (
     check_required,
     kind_of,
     method_of,
-    read_original_data_field,
     response_mti,
 )
 from pospay.money import Money
-from pospay.security.keys import RandomBytes, generate_working_keys, working_keys_field
+from pospay.security.keys import generate_working_keys, working_keys_field
 from pospay.security.mac import mac_valid, needs_mac, with_mac
 from pospay.security.pin import translate_pin_block
-from pospay.security.test_keys import TEST_ZONE_PIN_KEY, terminal_master_key
 from pospay.storage import Committer
 from pospay.transaction import Event, Kind, Method, State, is_final
 from pospay.transaction.follow_ups import ORIGINAL_KIND
@@ -84,24 +83,6 @@ MAC_FAILED_REASON = "MAC verification failed"
 _JOURNALED_ON_BAD_MAC = frozenset({Kind.SALE, Kind.BALANCE_INQUIRY})
 
 
-@dataclass(frozen=True, slots=True)
-class HostSettings:
-    pan_key: bytes
-    channel_timeout: float = 10.0
-    duplicate_wait: float = 5.0
-    # Wraps the working keys the host stores (`runtime.HostNode` loads it from the data
-    # directory; the random default suits a host that lives for one test).
-    key_encryption_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
-    # Each terminal's master key: a production host asks its HSM; this bench knows the
-    # documented test TMK (`security.test_keys`).
-    master_key_of: Callable[[str], bytes] = terminal_master_key
-    # The zone PIN key shared with the card issuer (PIN blocks are translated to it).
-    zone_pin_key: bytes = field(default=TEST_ZONE_PIN_KEY, repr=False)
-    random_bytes: RandomBytes = secrets.token_bytes
-    # Deliberate bugs the auditor must catch (`host.defects`); empty outside tests.
-    defects: frozenset[Defect] = frozenset()
-
-
 class HostService:
     """Answers terminal requests. Construct with storage, channel and clock injected."""
 
@@ -112,6 +93,7 @@ class HostService:
         self._channel = channel
         self._clock = clock
         self._settings = settings
+        self._reversals = ReversalDesk(committer, channel, clock, settings)
         # Records the REPLY_BEFORE_COMMIT defect left running after its answer.
         self._detached: set[asyncio.Future[Row[Any]]] = set()
 
@@ -196,7 +178,7 @@ class HostService:
             if kind is Kind.SIGN_IN:
                 return await self._sign_in(request)
             if kind is Kind.REVERSAL:
-                return await self._reverse(request)
+                return await self._reversals.reverse(request)
             if kind is Kind.STATUS_QUERY:
                 return await answer_status_query(self._committer, self._clock, request)
             if kind is Kind.SETTLEMENT:
@@ -237,7 +219,7 @@ class HostService:
         # A follow-up carries no card: the original its field 37 names supplies it.
         follow_up = kind in ORIGINAL_KIND
         if not follow_up:
-            _check_track2(request)
+            check_track2(request)
         pan = request.get("2", "")
         if kind is Kind.BALANCE_INQUIRY:
             amount = Money(0, read_amount({"4": "0", "49": request["49"]}).currency)
@@ -260,12 +242,12 @@ class HostService:
             pos_entry_mode=None if follow_up else request["22"],
             card_sequence=None if follow_up else request.get("23"),
         )
-        local_decline = None if follow_up else self._local_decline(kind, request, amount)
+        declined_here = None if follow_up else local_decline(kind, request, amount)
         now = self._clock.now()
 
         def record_it(connection: Connection) -> Row[Any]:
             # The sign-in check shares the unit that records the request: one round trip.
-            decline = local_decline
+            decline = declined_here
             entry = record
             if follow_up:
                 original = journal.find_by_rrn(connection, request["37"])
@@ -350,103 +332,6 @@ class HostService:
         }
         return card_response(cast(Row[Any], SimpleNamespace(**unrecorded)))
 
-    async def _reverse(self, request: Message) -> Message:
-        amount = read_amount(request)
-        original_mti, original_stan, original_transmission_at = read_original_data_field(
-            request["90"]
-        )
-        record = reversals.ReversalRecord(
-            terminal_id=request["41"],
-            stan=request["11"],
-            transmission_at=request["7"],
-            merchant_id=request["42"],
-            processing_code=request["3"],
-            amount_minor=amount.minor,
-            currency=amount.currency,
-            batch=request["60"][:6],
-            original_mti=original_mti,
-            original_stan=original_stan,
-            original_transmission_at=original_transmission_at,
-            reason_code=request["39"],
-        )
-        # What the host records for the original's key if it never saw the original.
-        unseen = tombstones.unseen_original(
-            terminal_id=record.terminal_id,
-            merchant_id=record.merchant_id,
-            original_mti=original_mti,
-            original_stan=original_stan,
-            original_transmission_at=original_transmission_at,
-            processing_code=record.processing_code,
-            amount=amount,
-            batch=record.batch,
-        )
-        now = self._clock.now()
-        key = (record.terminal_id, record.stan, record.transmission_at)
-        row = None
-        for _ in range(2):
-            try:
-                row = await self._committer.run(
-                    lambda connection: reversals.record_reversal(connection, record, unseen, now)
-                )
-                break
-            except IntegrityError:
-                row = await self._committer.read(
-                    lambda connection: reversals.find_reversal(connection, *key)
-                )
-                if row is not None:
-                    log.info("repeated reversal %s/%s", key[0], key[1])
-                    break
-                # Not a repeat: the original arrived while its tombstone was being
-                # recorded. Deciding again finds it.
-        if row is None:
-            raise MessageFormatError("duplicate key vanished", field="11")
-        if row.response_code is not None:
-            return reversal_response(row)
-
-        original_id = row.original_id
-        original = await self._committer.read(
-            lambda connection: journal.request_row(connection, original_id)
-        )
-        if Defect.FORGET_PENDING_REVERSAL not in self._settings.defects:
-            refusal = await self._reverse_at_channel(row, original.rrn)
-            if refusal is not None:
-                return refusal
-        reversal_id = row.id
-        done = await self._committer.run(
-            lambda connection: reversals.confirm_reversal(
-                connection, reversal_id, self._clock.now()
-            )
-        )
-        return reversal_response(done)
-
-    async def _reverse_at_channel(self, row: Row[Any], rrn: str) -> Message | None:
-        """Reverse `rrn` at the channel; None once it is reversed, else the 0410 to send."""
-        try:
-            result = await asyncio.wait_for(
-                self._channel.reverse(rrn), self._settings.channel_timeout
-            )
-        except TimeoutError:
-            # Not answered, so not stored: the terminal sends the reversal again.
-            return reversal_response(row, "91")
-        if result.response_code != "00":
-            log.warning("channel refused reversal of %s: %s", rrn, result.reason)
-            return reversal_response(row, result.response_code)
-        return None
-
-    def _local_decline(self, kind: Kind, request: Message, amount: Money) -> tuple[str, str] | None:
-        pan = request["2"]
-        if not luhn_valid(pan) or not 13 <= len(pan) <= 19:
-            return ("14", "card number fails the Luhn check or has the wrong length")
-        if kind.moves_money and amount.minor <= 0:
-            return ("13", f"a {kind.value} must be for a positive amount")
-        if kind is Kind.TRANSFER:
-            target = request["103"]
-            if not luhn_valid(target) or not 13 <= len(target) <= 19:
-                return ("14", "target card number fails the Luhn check or has the wrong length")
-            if target == pan:
-                return ("12", "a transfer needs two different cards")
-        return None
-
     async def _forward(
         self, kind: Kind, request: Message, rrn: str, amount: Money
     ) -> CardResult | None:
@@ -519,16 +404,3 @@ class HostService:
     def _replay_recorder(self, row_id: int, code: str) -> Callable[[Connection], None]:
         now = self._clock.now()
         return lambda connection: journal.record_replay(connection, row_id, code, now)
-
-
-def _check_track2(request: Message) -> None:
-    """A magnetic-stripe request must carry track 2 (field 35), and track 2 must name the
-    card and expiry of fields 2 and 14; otherwise the request is a format error (30).
-    Track 2 is read here, in memory, and never stored or logged."""
-    if "35" not in request:
-        if method_of(request) is Method.CARD_MAGSTRIPE:
-            raise MessageFormatError("a magnetic-stripe request needs field 35", field="35")
-        return
-    track = read_track2(request["35"])
-    if (track.pan, track.expiry) != (request.get("2"), request.get("14")):
-        raise MessageFormatError("track 2 differs from fields 2 and 14", field="35")

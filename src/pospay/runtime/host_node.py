@@ -23,7 +23,8 @@ from pospay.channels import CardChannel
 from pospay.clock import Clock, SystemClock
 from pospay.host.recovery import RecoveryLoop, RecoveryReport
 from pospay.host.server import IsoServer
-from pospay.host.service import HostService, HostSettings
+from pospay.host.service import HostService
+from pospay.host.settings import HostSettings
 from pospay.issuer import IssuerSimulator
 from pospay.runtime.keys import load_or_create_key
 from pospay.storage import GroupCommitter, migrate, open_engine

@@ -25,7 +25,8 @@ from pospay.audit import AgreementReport, check_agreement
 from pospay.errors import OriginalNotFound, PospayError
 from pospay.host.defects import Defect
 from pospay.host.recovery import RecoveryLoop
-from pospay.host.service import HostService, HostSettings
+from pospay.host.service import HostService
+from pospay.host.settings import HostSettings
 from pospay.issuer import IssuerSimulator
 from pospay.simulation.channel import SimChannel
 from pospay.simulation.disk import SimulatedDisk, memory_engine
