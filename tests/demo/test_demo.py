@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from demo_runs import assert_no_full_pan, files_under, printed_receipts, run_pospay
 from pospay.demo.run import DEMO_TERMINAL
-from pospay.issuer.test_cards import TEST_CARDS, UNKNOWN_CARD_PAN
+from pospay.issuer.test_cards import TEST_CARDS
 from pospay.security import encrypt_pin_block
 from pospay.security._psec import pin_block_iso_0
 from pospay.security.test_keys import TEST_TMK
@@ -20,18 +19,6 @@ from pospay.storage.database import sqlite_url
 from pospay.terminal.keys import working_keys
 
 Run = tuple[dict[str, Any], Path, Path, int]
-ALL_PANS = [card.pan for card in TEST_CARDS] + [UNKNOWN_CARD_PAN]
-
-
-def run_pospay(*arguments: str) -> subprocess.CompletedProcess[str]:
-    """The command as a user runs it, in a process of its own."""
-    return subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "pospay", *arguments],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -76,11 +63,15 @@ def test_demo_counts_cover_every_type_and_entry_mode(demo_run: Run) -> None:
     codes = summary["by_response_code"]
     assert {"00", "05", "13", "14", "51", "54", "55", "61", "62"} <= set(codes)
     # Two copies of a receipt for every approved attempt that moves money, plus the
-    # settlement slip; each as text and as ESC/POS.
+    # settlement slip; each job rendered by the virtual printer as text and as an image.
     printed = summary["receipts"]["printed"]
     approved_money = summary["by_outcome"]["approved"] - summary["by_type"]["balance_inquiry"]
     assert printed == 2 * approved_money
-    assert len(list(out.glob("*.txt"))) == len(list(out.glob("*.escpos"))) == printed + 1
+    assert summary["printer"].startswith("virtual printer")
+    assert len(list(out.glob("*.txt"))) == len(list(out.glob("*.png"))) == printed + 1
+    receipts = printed_receipts(out)
+    assert sum(receipts.values()) == printed and set(receipts.values()) == {1}
+    assert summary["recovery"] is None
 
 
 def test_the_day_settles_balanced_and_the_batch_advances(demo_run: Run) -> None:
@@ -116,15 +107,9 @@ def test_no_key_or_pin_block_in_clear_in_anything_the_demo_wrote(demo_run: Run) 
 
 def test_no_full_card_number_in_anything_the_demo_wrote(demo_run: Run) -> None:
     _summary, data, out, _ = demo_run
-    files = [path for path in [*data.rglob("*"), *out.rglob("*")] if path.is_file()]
-    assert any(path.suffix == ".db" for path in files) and any(
-        path.suffix == ".log" for path in files
-    )
-    for path in files:
-        content = path.read_bytes()
-        for pan in ALL_PANS:
-            for form in (pan.encode("ascii"), pan.encode("utf-16-le")):
-                assert form not in content, f"full PAN ending {pan[-4:]} found in {path.name}"
+    files = files_under(data, out)
+    assert {".db", ".log", ".png", ".txt"} <= {path.suffix for path in files}
+    assert_no_full_pan(files)
 
 
 def test_the_demo_terminal_chain_exports_and_verifies(demo_run: Run, tmp_path: Path) -> None:
@@ -140,7 +125,20 @@ def test_the_demo_terminal_chain_exports_and_verifies(demo_run: Run, tmp_path: P
     assert len(receipts) > 0 and f"{len(receipts)} receipts" in verified.stdout
 
 
-def test_human_summary_names_the_verdict(tmp_path: Path) -> None:
-    result = run_pospay("demo", "--data-dir", str(tmp_path / "d"), "--out", str(tmp_path / "o"))
+def test_human_summary_names_the_verdict_printing_to_a_folder(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    result = run_pospay(
+        "demo", "--data-dir", str(tmp_path / "d"), "--out", str(out), "--printer", "directory"
+    )
     assert result.returncode == 0, result.stderr
     assert "AGREE" in result.stdout and "一致" in result.stdout
+    # The folder printer: each job as the ESC/POS bytes and the text, no image.
+    escpos = {path.stem for path in out.glob("*.escpos")}
+    assert escpos and escpos == {path.stem for path in out.glob("*.txt")}
+    assert not list(out.glob("*.png"))
+
+
+def test_an_unknown_printer_kind_is_refused(tmp_path: Path) -> None:
+    result = run_pospay("demo", "--out", str(tmp_path / "o"), "--printer", "usb")
+    assert result.returncode == 2
+    assert "usb" in result.stderr and not (tmp_path / "o").exists()

@@ -14,6 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from pospay.demo import DemoResult, run_demo
+from pospay.demo.printer import PrinterKind
+from pospay.demo.recovery import Recovery
 
 
 def demo(
@@ -21,10 +23,25 @@ def demo(
         Path | None,
         typer.Option(help="Keep the databases here (default: a new temporary directory)."),
     ] = None,
-    out: Annotated[Path, typer.Option(help="Where the receipts are printed.")] = Path(
-        "pospay-demo"
-    ),
+    out: Annotated[
+        Path, typer.Option(help="Where the printed receipts land (images and text).")
+    ] = Path("pospay-demo"),
     seed: Annotated[int, typer.Option(help="Seed of the trading day's plan.")] = 1,
+    faults: Annotated[
+        bool,
+        typer.Option(
+            "--faults",
+            help="Inject the fixed fault script: lost answers, lost requests, a lost "
+            "reversal answer, a printer out of paper; the summary shows the recovery.",
+        ),
+    ] = False,
+    printer: Annotated[
+        PrinterKind,
+        typer.Option(
+            help="virtual: the virtual network printer (PNG and text per receipt); "
+            "directory: ESC/POS and text files only."
+        ),
+    ] = PrinterKind.VIRTUAL,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object instead of tables.")
     ] = False,
@@ -47,6 +64,8 @@ def demo(
                 directory,
                 out,
                 seed=seed,
+                faults=faults,
+                printer=printer,
                 on_start=lambda total: progress.update(task, total=total),
                 on_attempt=lambda _planned: progress.advance(task),
             )
@@ -73,11 +92,14 @@ def _print_summary(console: Console, result: DemoResult) -> None:
             table.add_row(title, value, str(count))
     console.print(table)
     report = result.report
+    if result.recovery is not None:
+        _print_recovery(console, result.recovery)
     console.print(
         f"terminal journal: {report.attempts} attempts · host journal: {report.host_rows} rows · "
-        f"issuer: {report.issuer_movements} movements · receipts printed: {result.receipts_printed}"
-        f" (pending {result.receipts_pending}) in {result.out_dir}/"
+        f"issuer: {report.issuer_movements} movements · receipts printed: "
+        f"{result.receipts_printed_all} (pending {result.receipts_pending})"
     )
+    console.print(f"printer 打印机: {result.printer}")
     settlement = result.settlement
     if settlement is not None:
         how = (
@@ -102,3 +124,33 @@ def _print_summary(console: Console, result: DemoResult) -> None:
         )
     else:
         console.print("[bold red]DISAGREE 不一致[/bold red]: see the findings above.")
+
+
+def _print_recovery(console: Console, recovery: Recovery) -> None:
+    table = Table(title="Recovery 故障恢复 (--faults)")
+    table.add_column("what")
+    table.add_column("detail")
+    table.add_column("count", justify="right")
+    for fault, count in sorted(recovery.faults_injected.items()):
+        table.add_row("fault injected", fault, str(count))
+    table.add_row("status queries sent", "0600", str(recovery.status_queries_sent))
+    for answer, count in sorted(recovery.status_answers.items()):
+        table.add_row("status query answer", answer, str(count))
+    table.add_row("reversals sent", "0400, every try", str(recovery.reversals_sent))
+    for state, count in sorted(recovery.reversals_by_state.items()):
+        table.add_row("reversals", state, str(count))
+    for reason, count in sorted(recovery.print_tries_refused.items()):
+        table.add_row("print tries refused", reason, str(count))
+    table.add_row("receipts waiting for paper", "", str(recovery.receipts_waiting_for_paper))
+    table.add_row(
+        "receipts printed late", "after the printer recovered", str(recovery.receipts_printed_late)
+    )
+    table.add_row("receipts pending at the end", "", str(recovery.receipts_pending_at_end))
+    for faulted in recovery.faulted:
+        table.add_row(
+            f"voucher {faulted.voucher}",
+            f"{faulted.fault.value}: {faulted.outcome} ({faulted.response_code or 'no code'})"
+            f", finally {faulted.final_state}",
+            "✓" if faulted.recovered else "✗",
+        )
+    console.print(table)

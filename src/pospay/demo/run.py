@@ -1,4 +1,10 @@
-"""Running the demo: host, issuer simulator and one terminal on SQLite files, over real TCP.
+"""Running the demo: host, issuer simulator and one terminal on SQLite files, over real TCP,
+printing on the virtual network printer (`demo.printer`).
+
+With `faults`, the fixed fault script of `demo.faults` is injected at the terminal's
+edges (its link to the host, its printer); the faulted sales are checked against the
+state the script says they must end in rather than the test cards' response code, and
+`DemoResult.recovery` counts what the terminal recovered from (`demo.recovery`).
 
 The verdict is computed by `pospay.audit.check_agreement` from the three databases
 after everything has stopped, never assumed from the terminal's own view.
@@ -14,14 +20,18 @@ from pathlib import Path
 from typing import Any
 
 from pospay.audit import AgreementReport, check_agreement
+from pospay.clock import SystemClock
+from pospay.demo.faults import Fault, FaultScript, FaultyLink, PrinterWatch, fault_script
+from pospay.demo.printer import DemoPrinter, PrinterKind, demo_printer
+from pospay.demo.recovery import FaultedAttempt, Recovery
 from pospay.demo.trading_day import PlannedAttempt, plan_trading_day
-from pospay.printer import DirectoryPrinter
 from pospay.runtime import HostNode, TerminalNode
 from pospay.storage import open_engine
 from pospay.storage.database import sqlite_url
 from pospay.terminal.card_read import CardRead
 from pospay.terminal.config import TerminalConfig
 from pospay.terminal.engine import Terminal
+from pospay.terminal.link import HostLink
 from pospay.terminal.operators import Credentials, Role
 from pospay.terminal.outcome import Outcome
 from pospay.terminal.settlement import SettlementOutcome
@@ -47,19 +57,21 @@ class DemoResult:
     by_outcome: Counter[str] = field(default_factory=Counter)
     by_response_code: Counter[str] = field(default_factory=Counter)
     unexpected: list[str] = field(default_factory=list)
-    receipts_printed: int = 0
-    receipts_pending: int = 0
+    receipts_printed: int = 0  # with the attempt (late ones: `recovery`)
+    receipts_pending: int = 0  # still unprinted when the day ended
+    printer: str = ""
     settlement: SettlementOutcome | None = None
+    recovery: Recovery | None = None  # with faults only
 
-    def count(self, planned: PlannedAttempt, outcome: Outcome, plan: list[PlannedAttempt]) -> None:
-        """Count one attempt by what it was and how it ended."""
+    def count(self, planned: PlannedAttempt, outcome: Outcome, fault: Fault | None) -> None:
+        """Count one attempt by what it was and how it ended. An attempt a fault hit is
+        checked after the run against the state the fault script promises."""
         self.by_type[planned.kind.value] += 1
         self.by_method["by_reference" if planned.is_follow_up else planned.method.value] += 1
         self.by_outcome[outcome.state.value] += 1
         self.by_response_code[outcome.response_code or "none"] += 1
         self.receipts_printed += outcome.receipts_printed
-        self.receipts_pending += outcome.receipts_pending
-        if outcome.response_code != planned.expect:
+        if fault is None and outcome.response_code != planned.expect:
             got = outcome.response_code
             self.unexpected.append(
                 f"voucher {outcome.voucher}: expected {planned.expect}, got {got}"
@@ -69,6 +81,12 @@ class DemoResult:
     def agreement(self) -> bool:
         settled = self.settlement is not None and self.settlement.settled
         return self.report.agreement and not self.unexpected and settled
+
+    @property
+    def receipts_printed_all(self) -> int:
+        """Receipts printed with their attempt, and those printed late after a fault."""
+        late = 0 if self.recovery is None else self.recovery.receipts_printed_late
+        return self.receipts_printed + late
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -80,7 +98,8 @@ class DemoResult:
             "by_method": dict(sorted(self.by_method.items())),
             "by_outcome": dict(sorted(self.by_outcome.items())),
             "by_response_code": dict(sorted(self.by_response_code.items())),
-            "receipts": {"printed": self.receipts_printed, "pending": self.receipts_pending},
+            "receipts": {"printed": self.receipts_printed_all, "pending": self.receipts_pending},
+            "printer": self.printer,
             "settlement": self._settlement_json(),
             "invariants": self.report.by_invariant(),
             "findings": [
@@ -88,6 +107,7 @@ class DemoResult:
                 for f in self.report.findings
             ],
             "unexpected": self.unexpected,
+            "recovery": None if self.recovery is None else self.recovery.as_json(),
             "data_dir": str(self.data_dir),
             "out_dir": str(self.out_dir),
         }
@@ -113,6 +133,8 @@ async def run_demo(
     out_dir: Path,
     *,
     seed: int = 1,
+    faults: bool = False,
+    printer: PrinterKind = PrinterKind.VIRTUAL,
     on_start: Callable[[int], None] = lambda total: None,
     on_attempt: Callable[[PlannedAttempt], None] = lambda planned: None,
 ) -> DemoResult:
@@ -120,7 +142,8 @@ async def run_demo(
     data_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before any I/O starts
     handler = _log_to(data_dir / "pospay.log")
     try:
-        return await _run(data_dir, out_dir, seed, on_start, on_attempt)
+        async with demo_printer(printer, out_dir) as device:
+            return await _run(data_dir, out_dir, seed, faults, device, on_start, on_attempt)
     finally:
         logger = logging.getLogger("pospay")
         logger.removeHandler(handler)
@@ -132,16 +155,33 @@ async def _run(
     data_dir: Path,
     out_dir: Path,
     seed: int,
+    faults: bool,
+    device: DemoPrinter,
     on_start: Callable[[int], None],
     on_attempt: Callable[[PlannedAttempt], None],
 ) -> DemoResult:
     urls = {name: sqlite_url(data_dir / f"{name}.db") for name in ("host", "issuer", "terminal")}
     plan = plan_trading_day(seed)
+    script = fault_script(plan) if faults else None
     on_start(len(plan) + 1)  # the attempts, then settlement
     result = DemoResult(data_dir=data_dir, out_dir=out_dir, report=AgreementReport())
+    result.printer = device.description
+    result.recovery = Recovery() if faults else None
+    watch = PrinterWatch(device.printer)
+    links: list[FaultyLink] = []
+
+    def faulty(inner: HostLink) -> HostLink:
+        links.append(FaultyLink(inner))
+        return links[-1]
+
     async with HostNode(urls["host"], urls["issuer"], data_dir / "keys", iso_port=0) as host:
         node = TerminalNode(
-            DEMO_TERMINAL, urls["terminal"], "127.0.0.1", host.port, DirectoryPrinter(out_dir)
+            DEMO_TERMINAL,
+            urls["terminal"],
+            "127.0.0.1",
+            host.port,
+            watch,
+            link_for=faulty if script else None,
         )
         async with node as terminal:
             supervisor = await _staff(terminal)
@@ -149,20 +189,85 @@ async def _run(
             if code != "00":
                 raise RuntimeError(f"sign-in refused with response code {code}")
             vouchers: list[str] = []
-            for planned in plan:
+            for position, planned in enumerate(plan):
+                fault = await _inject(terminal, script, position, links, device, result)
                 outcome = await _perform(terminal, planned, vouchers, supervisor)
                 vouchers.append(outcome.voucher)
-                result.count(planned, outcome, plan)
+                result.count(planned, outcome, fault)
+                if fault is not None and result.recovery is not None:
+                    result.recovery.faulted.append(
+                        FaultedAttempt(
+                            position,
+                            outcome.voucher,
+                            outcome.attempt_id,
+                            fault,
+                            outcome.state.value,
+                            outcome.response_code,
+                            outcome.status_queries,
+                        )
+                    )
+                if result.recovery is not None:
+                    result.recovery.status_queries_sent += outcome.status_queries
                 on_attempt(planned)
             result.settlement = await terminal.settle(supervisor)
+            result.receipts_pending = len(await terminal.pending_receipts())
             on_attempt(plan[-1])
     engines = {name: open_engine(url) for name, url in urls.items()}
     try:
         result.report = check_agreement(engines["terminal"], engines["host"], engines["issuer"])
+        if result.recovery is not None:
+            result.recovery.read_terminal(engines["terminal"], DEMO_TERMINAL.terminal_id)
     finally:
         for engine in engines.values():
             engine.dispose()
+    _check_printing(result, watch, device, links)
     return result
+
+
+async def _inject(
+    terminal: Terminal,
+    script: FaultScript | None,
+    position: int,
+    links: list[FaultyLink],
+    device: DemoPrinter,
+    result: DemoResult,
+) -> Fault | None:
+    """Inject the faults the script holds for the attempt at `position`; its link fault."""
+    if script is None or result.recovery is None:
+        return None
+    if position == script.paper_out.start:
+        device.paper.run_out()
+        result.recovery.faults_injected["printer paper_out"] += 1
+    if position == script.paper_out.stop:
+        result.recovery.receipts_waiting_for_paper = len(await terminal.pending_receipts())
+        result.recovery.paper_loaded_at = SystemClock().now()
+        device.paper.load()
+    fault = script.link.get(position)
+    for mti, loss in fault.losses if fault is not None else []:
+        links[0].arm(mti, loss)
+    return fault
+
+
+def _check_printing(
+    result: DemoResult, watch: PrinterWatch, device: DemoPrinter, links: list[FaultyLink]
+) -> None:
+    """What the printer and the fault script must show once the day is over."""
+    if device.virtual is not None and len(device.virtual.printed) != len(watch.printed):
+        result.unexpected.append(
+            f"the virtual printer holds {len(device.virtual.printed)} jobs, "
+            f"the terminal printed {len(watch.printed)}"
+        )
+    recovery = result.recovery
+    if recovery is None:
+        return
+    for link in links:
+        recovery.faults_injected.update(link.injected)
+        recovery.status_answers.update(link.status_answers)
+        result.unexpected += [f"fault not injected: {mti} {loss.value}" for mti, loss in link.armed]
+    recovery.print_tries_refused = watch.refused
+    recovery.receipts_pending_at_end = result.receipts_pending
+    recovery.jobs_printed_twice = watch.printed_twice
+    result.unexpected += recovery.problems()
 
 
 async def _staff(terminal: Terminal) -> Credentials:
