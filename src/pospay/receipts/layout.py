@@ -209,6 +209,7 @@ SALE_SLIP: Layout = (
     Field(Label("终端验证结果", "TVR"), Value.CHIP_TVR),
     Field(Label("交易状态信息", "TSI"), Value.CHIP_TSI),
     Field(Label("应用密文", "ARQC"), Value.CHIP_CRYPTOGRAM),
+    Rule(),
     Signature(
         sign=Label("持卡人签名", "CARDHOLDER SIGNATURE"),
         waived=Label("免签", "NO SIGNATURE REQUIRED"),
