@@ -25,8 +25,8 @@ demo: $(VENV)/.runtime
 	$(BIN)/pospay demo
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy

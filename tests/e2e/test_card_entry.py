@@ -32,7 +32,7 @@ from pospay.terminal.card_read import CardRead
 from pospay.terminal.engine import Terminal
 from pospay.terminal.outcome import Outcome
 from pospay.terminal.tables import metadata as terminal_metadata
-from pospay.terminal.tables import terminal_journal, terminal_reversal
+from pospay.terminal.tables import terminal_journal, terminal_receipt, terminal_reversal
 from pospay.transaction import Method, State
 
 CARD = TEST_CARDS[2]  # Visa, PSN 01
@@ -64,6 +64,12 @@ class Bench:
             return connection.execute(
                 select(terminal_journal).where(terminal_journal.c.id == outcome.attempt_id)
             ).one()
+
+    def receipt_texts(self, outcome: Outcome) -> list[str]:
+        with self.host.host_engine.connect() as connection:
+            receipts = terminal_receipt.c
+            query = select(receipts.text).where(receipts.journal_id == outcome.attempt_id)
+            return list(connection.execute(query).scalars())
 
     def movements(self) -> dict[str, Money]:
         with self.host.issuer_engine.connect() as connection:
@@ -106,6 +112,13 @@ async def test_a_chip_sale_is_approved_with_its_arpc_verified(
         )
         assert (terminal_row.emv_tvr, terminal_row.emv_tsi) == ("0000008000", "E800")
         assert terminal_row.emv_atc == 1 and len(terminal_row.emv_arqc) == 16
+        # Both receipts print the chip's answer as journalled (issue 5 item 1).
+        texts = b.receipt_texts(outcome)
+        assert len(texts) == 2
+        for text in texts:
+            for value in ("A000000333010101", "UnionPay Debit", "0000008000", "E800"):
+                assert value in text
+            assert terminal_row.emv_arqc in text
         assert list(b.movements().values()) == [Money(1_250, "CNY")]
         assert b.agree()
 
@@ -154,6 +167,7 @@ async def test_a_magstripe_sale_carries_track_2(database: Database, tmp_path: Pa
         assert outcome.state is State.APPROVED
         assert b.host_row(outcome).pos_entry_mode == "021"
         assert b.terminal_row(outcome).emv_arqc is None
+        assert all("ARQC" not in text for text in b.receipt_texts(outcome))
         # Track 2 is required for a stripe read, and must name the card of fields 2 and 14.
         without = await b.terminal.sale(
             CardRead(CARD.pan, CARD.expiry, Method.CARD_MAGSTRIPE), Money(900, "CNY")

@@ -15,6 +15,7 @@ def test_exported_names() -> None:
         "PAPER_58MM",
         "PAPER_80MM",
         "SALE_SLIP",
+        "ChipData",
         "Layout",
         "Paper",
         "Receipt",

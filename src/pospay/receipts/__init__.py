@@ -15,7 +15,7 @@ Every stored receipt is also a signed document of its terminal's chain:
 from pospay.receipts.escpos import render_escpos
 from pospay.receipts.layout import PAPER_58MM, PAPER_80MM, PAPERS, SALE_SLIP, Layout, Paper
 from pospay.receipts.masking import customer_display
-from pospay.receipts.model import Receipt, ReceiptCopy
+from pospay.receipts.model import ChipData, Receipt, ReceiptCopy
 from pospay.receipts.sale import CHINA_STANDARD_TIME, SaleReceiptData, build_sale_receipts
 from pospay.receipts.text import render_text
 
@@ -25,6 +25,7 @@ __all__ = [
     "PAPER_58MM",
     "PAPER_80MM",
     "SALE_SLIP",
+    "ChipData",
     "Layout",
     "Paper",
     "Receipt",

@@ -120,6 +120,8 @@ def _field(field: Field, receipt: Receipt, width: int, measure: Measure) -> list
 
 
 def _signature(sign: Signature, receipt: Receipt, width: int, measure: Measure) -> list[str]:
+    if receipt.pin_verified:
+        return _fit(sign.pin, width, measure)
     if not receipt.signature_required:
         return _fit(sign.waived, width, measure)
     if receipt.copy is not ReceiptCopy.MERCHANT:

@@ -62,6 +62,9 @@ class Value(StrEnum):
     OPERATOR = "operator"
     CARD = "card"
     CARD_BRAND = "card_brand"
+    ENTRY_MODE = "entry_mode"
+    ISSUER = "issuer"
+    ACQUIRER = "acquirer"
     KIND = "kind"
     BATCH = "batch"
     VOUCHER = "voucher"
@@ -70,6 +73,11 @@ class Value(StrEnum):
     DATE_TIME = "date_time"
     AMOUNT = "amount"
     REFERENCE = "reference"
+    CHIP_AID = "chip_aid"
+    CHIP_LABEL = "chip_label"
+    CHIP_TVR = "chip_tvr"
+    CHIP_TSI = "chip_tsi"
+    CHIP_CRYPTOGRAM = "chip_cryptogram"
     SEAL = "seal"
 
 
@@ -104,10 +112,12 @@ class Paragraph:
 
 @dataclass(frozen=True, slots=True)
 class Signature:
-    """Room to sign on the merchant copy when a signature is required, else the waiver."""
+    """How the cardholder was verified: "PIN verified" when the issuer verified a PIN;
+    else room to sign on the merchant copy when a signature is required; else the waiver."""
 
     sign: Label
     waived: Label
+    pin: Label
     space_lines: int = 2
 
 
@@ -160,6 +170,15 @@ ENTRY_MODE_MARKS: Mapping[Method, str] = MappingProxyType(
     }
 )
 
+ENTRY_MODE_LABELS: Mapping[Method, Label] = MappingProxyType(
+    {
+        Method.CARD_CHIP: Label("插卡", "CHIP"),
+        Method.CARD_MAGSTRIPE: Label("刷卡", "SWIPE"),
+        Method.CARD_CONTACTLESS: Label("挥卡", "CONTACTLESS"),
+        Method.CARD_MANUAL: Label("手输卡号", "MANUAL"),
+    }
+)
+
 SALE_SLIP: Layout = (
     Heading(Label("签购单", "POS SALES SLIP"), Style.LARGE),
     Heading(Value.COPY),
@@ -172,6 +191,9 @@ SALE_SLIP: Layout = (
     Rule(),
     Field(Label("卡号", "CARD NO."), Value.CARD),
     Field(Label("卡组织", "CARD BRAND"), Value.CARD_BRAND),
+    Field(Label("输入方式", "ENTRY MODE"), Value.ENTRY_MODE),
+    Field(Label("发卡行", "ISSUER"), Value.ISSUER),
+    Field(Label("收单行", "ACQUIRER"), Value.ACQUIRER),
     Field(Label("交易类型", "TRANS TYPE"), Value.KIND, Style.BOLD),
     Field(Label("批次号", "BATCH NO."), Value.BATCH),
     Field(Label("凭证号", "VOUCHER NO."), Value.VOUCHER),
@@ -182,9 +204,16 @@ SALE_SLIP: Layout = (
     Field(Label("金额", "AMOUNT"), Value.AMOUNT, Style.LARGE),
     Rule(),
     Field(Label("备注", "REFERENCE"), Value.REFERENCE),
+    Field(Label("应用标识", "AID"), Value.CHIP_AID),
+    Field(Label("应用标签", "APP LABEL"), Value.CHIP_LABEL),
+    Field(Label("终端验证结果", "TVR"), Value.CHIP_TVR),
+    Field(Label("交易状态信息", "TSI"), Value.CHIP_TSI),
+    Field(Label("应用密文", "ARQC"), Value.CHIP_CRYPTOGRAM),
+    Rule(),
     Signature(
         sign=Label("持卡人签名", "CARDHOLDER SIGNATURE"),
         waived=Label("免签", "NO SIGNATURE REQUIRED"),
+        pin=Label("密码已验证", "PIN VERIFIED"),
     ),
     Paragraph(
         Label(

@@ -18,6 +18,29 @@ from pospay.receipts.masking import check_customer_display, check_merchant_displ
 from pospay.transaction import Kind, Method
 
 
+@dataclass(frozen=True, slots=True)
+class ChipData:
+    """What a chip card answered, as acquirers print it: no cardholder data.
+
+    `aid` is the application identifier (5 to 16 bytes, hex), `label` the application
+    label, `tvr` the terminal verification results (5 bytes, hex), `tsi` the transaction
+    status information (2 bytes, hex) and `cryptogram` the ARQC (8 bytes, hex).
+    """
+
+    aid: str
+    label: str
+    tvr: str
+    tsi: str
+    cryptogram: str
+
+    def __post_init__(self) -> None:
+        _require_hex("aid", self.aid, range(10, 33))
+        _require_hex("tvr", self.tvr, range(10, 11))
+        _require_hex("tsi", self.tsi, range(4, 5))
+        _require_hex("cryptogram", self.cryptogram, range(16, 17))
+        _require_printable("application label", self.label)
+
+
 class ReceiptCopy(StrEnum):
     """Which copy: the merchant keeps one (signed), the cardholder takes the other."""
 
@@ -48,6 +71,11 @@ class Receipt:
     reference: str  # the terminal's own reference for the attempt
     signature_required: bool
     reprint_number: int = 0
+    # The cardholder entered a PIN the issuer verified: no signature is asked for.
+    pin_verified: bool = False
+    issuer: str | None = None  # the card issuer's name, when the terminal knows it
+    acquirer: str | None = None  # the acquirer's name, when the terminal knows it
+    chip: ChipData | None = None  # chip and contactless attempts
     # The QR payload that ties the paper to its signed document (`signing.qr_payload`);
     # None before the receipt has been signed.
     seal: str | None = None
@@ -66,6 +94,9 @@ class Receipt:
             _require_shape("auth_code", self.auth_code, 6)
         for name in ("merchant_name", "operator", "card_brand", "reference"):
             _require_printable(name, getattr(self, name))
+        for name in ("issuer", "acquirer"):
+            if getattr(self, name) is not None:
+                _require_printable(name, getattr(self, name))
         if not self.merchant_name.strip():
             raise ValueError("receipt merchant_name is empty")
         if self.at.tzinfo is None or self.at.utcoffset() is None:
@@ -84,6 +115,14 @@ def _require_shape(name: str, value: str, length: int, *, digits: bool = False) 
     if not ok:
         kind = "digits" if digits else "printable ASCII characters"
         raise ValueError(f"receipt {name} must be {length} {kind}, not {value!r}")
+
+
+def _require_hex(name: str, value: str, lengths: range) -> None:
+    """Upper-case hexadecimal digits, an even number of them, of a length in `lengths`."""
+    ok = len(value) in lengths and len(value) % 2 == 0
+    if not (ok and all(c in "0123456789ABCDEF" for c in value)):
+        shown = f"{lengths.start}" if len(lengths) == 1 else f"{lengths.start} to {lengths[-1]}"
+        raise ValueError(f"chip {name} must be {shown} upper-case hex digits, not {value!r}")
 
 
 def _require_printable(name: str, value: str) -> None:

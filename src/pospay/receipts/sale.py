@@ -7,12 +7,12 @@ keeps only the last 4 digits. Times are printed as the merchant's wall-clock tim
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 
 from pospay.money import Money
 from pospay.receipts.masking import customer_display
-from pospay.receipts.model import Receipt, ReceiptCopy
+from pospay.receipts.model import ChipData, Receipt, ReceiptCopy
 from pospay.transaction import Kind, Method
 
 # China has one time zone and no daylight saving: a fixed offset is exact.
@@ -40,6 +40,10 @@ class SaleReceiptData:
     amount: Money
     reference: str
     signature_required: bool
+    pin_verified: bool = False
+    issuer: str | None = None
+    acquirer: str | None = None
+    chip: ChipData | None = None  # the chip's answer (chip and contactless)
 
 
 def build_sale_receipts(
@@ -71,25 +75,12 @@ def build_sale_receipts(
         amount=sale.amount,
         reference=sale.reference,
         signature_required=sale.signature_required,
+        pin_verified=sale.pin_verified,
+        issuer=sale.issuer,
+        acquirer=sale.acquirer,
+        chip=sale.chip,
     )
-    customer = Receipt(
-        copy=ReceiptCopy.CUSTOMER,
-        merchant_name=merchant.merchant_name,
-        merchant_id=merchant.merchant_id,
-        terminal_id=merchant.terminal_id,
-        operator=merchant.operator,
-        kind=merchant.kind,
-        method=merchant.method,
-        card_brand=merchant.card_brand,
-        card_display=customer_display(sale.masked_pan),
-        batch=merchant.batch,
-        voucher=merchant.voucher,
-        stan=merchant.stan,
-        auth_code=merchant.auth_code,
-        rrn=merchant.rrn,
-        at=merchant.at,
-        amount=merchant.amount,
-        reference=merchant.reference,
-        signature_required=merchant.signature_required,
+    customer = replace(
+        merchant, copy=ReceiptCopy.CUSTOMER, card_display=customer_display(sale.masked_pan)
     )
     return merchant, customer

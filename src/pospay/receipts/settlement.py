@@ -92,13 +92,18 @@ def settlement_lines(
             lines += field_lines(label, value, width, measure)
     lines.append(rule)
     lines += [PrintLine(text) for text in label_lines(_COLUMNS, width, measure)]
-    for total in slip.by_kind:
-        amount = _money(total.amount_minor, slip.currency)
-        lines += field_lines(KIND_LABELS[total.kind], f"{total.count}  {amount}", width, measure)
-    lines.append(rule)
     totals = slip.totals
-    debits = f"{totals.debit_count}  {_money(totals.debit_minor, slip.currency)}"
-    credits = f"{totals.credit_count}  {_money(totals.credit_minor, slip.currency)}"
+    counted = _Counted(
+        [(total.count, total.amount_minor) for total in slip.by_kind]
+        + [(totals.debit_count, totals.debit_minor), (totals.credit_count, totals.credit_minor)],
+        slip.currency,
+    )
+    for total in slip.by_kind:
+        value = counted.show(total.count, total.amount_minor)
+        lines += field_lines(KIND_LABELS[total.kind], value, width, measure)
+    lines.append(rule)
+    debits = counted.show(totals.debit_count, totals.debit_minor)
+    credits = counted.show(totals.credit_count, totals.credit_minor)
     lines += field_lines(_DEBITS, debits, width, measure)
     lines += field_lines(_CREDITS, credits, width, measure)
     lines += field_lines(_NET, _money(totals.net_minor, slip.currency), width, measure, Style.LARGE)
@@ -118,6 +123,20 @@ def render_settlement(slip: SettlementSlipData, paper: Paper) -> tuple[str, byte
     """The slip as text (for screens and the journal) and as an ESC/POS job."""
     text = "".join(line.text + "\n" for line in settlement_lines(slip, paper, text_width))
     return text, escpos_job(settlement_lines(slip, paper, printer_width))
+
+
+class _Counted:
+    """Count and amount columns of the slip, padded so counts line up under each other
+    (amounts are right-aligned with the line)."""
+
+    def __init__(self, rows: list[tuple[int, int]], currency: str) -> None:
+        self._currency = currency
+        self._count_width = max((len(str(count)) for count, _ in rows), default=1)
+        self._amount_width = max((len(_money(minor, currency)) for _, minor in rows), default=1)
+
+    def show(self, count: int, minor: int) -> str:
+        amount = _money(minor, self._currency)
+        return f"{count:>{self._count_width}}  {amount:>{self._amount_width}}"
 
 
 def _money(minor: int, currency: str) -> str:

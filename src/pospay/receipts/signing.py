@@ -18,7 +18,9 @@ the form is unique. The fields are those acquirers print, and the chain position
     merchant, merchant_name, operator, copy ("merchant" | "customer"), reprint,
     type (the transaction kind), method, card (masked as on this copy), brand,
     batch, voucher, stan, auth_code (or null), rrn, at (ISO 8601 with offset),
-    amount_minor, currency, reference, signature_required
+    amount_minor, currency, reference, signature_required, pin_verified, issuer and
+    acquirer (or null), and for a chip or contactless card chip_aid, chip_label,
+    chip_tvr, chip_tsi and chip_cryptogram (all null otherwise)
 
 `hash` is the SHA-256 of the canonical form (hex); `signature` is Ed25519 over the
 canonical form itself. The QR code printed on the receipt (`qr_payload`) is
@@ -113,6 +115,7 @@ def receipt_document(receipt: Receipt, counter: int, previous: str, key: str) ->
     """The document of `receipt` at chain position `counter` after `previous`."""
     if counter < 1:
         raise ValueError(f"a receipt counter starts at 1, not {counter}")
+    chip = receipt.chip
     return {
         "format": FORMAT,
         "terminal": receipt.terminal_id,
@@ -138,6 +141,14 @@ def receipt_document(receipt: Receipt, counter: int, previous: str, key: str) ->
         "currency": receipt.amount.currency,
         "reference": receipt.reference,
         "signature_required": receipt.signature_required,
+        "pin_verified": receipt.pin_verified,
+        "issuer": receipt.issuer,
+        "acquirer": receipt.acquirer,
+        "chip_aid": chip.aid if chip else None,
+        "chip_label": chip.label if chip else None,
+        "chip_tvr": chip.tvr if chip else None,
+        "chip_tsi": chip.tsi if chip else None,
+        "chip_cryptogram": chip.cryptogram if chip else None,
     }
 
 

@@ -21,10 +21,13 @@ def label_lines(label: Label, width: int, measure: Measure) -> list[str]:
 def field_lines(
     label: Label, value: str, width: int, measure: Measure, style: Style = Style.NORMAL
 ) -> list[PrintLine]:
-    """A label with its value right-aligned, the value on lines of its own if it is long."""
+    """A label with its value right-aligned, the value on a line of its own if it does not
+    fit beside the label (as it is, spacing kept), on lines of its own if it is long."""
     texts = label_lines(label, width, measure)
     if measure(texts[-1]) + _GAP + measure(value) <= width:
         texts[-1] = spread(texts[-1], value, width, measure)
+    elif measure(value) <= width:
+        texts.append(spread("", value, width, measure))
     else:
         texts += [spread("", line, width, measure) for line in wrap(value, width, measure)]
     return [PrintLine(text, style) for text in texts]

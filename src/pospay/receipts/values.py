@@ -13,6 +13,7 @@ from types import MappingProxyType
 from pospay.money import format_money
 from pospay.receipts.layout import (
     COPY_LABELS,
+    ENTRY_MODE_LABELS,
     ENTRY_MODE_MARKS,
     KIND_LABELS,
     REPRINT_LABEL,
@@ -40,6 +41,9 @@ _WRITERS: Mapping[Value, Callable[[Receipt], Text | None]] = MappingProxyType(
         Value.OPERATOR: lambda r: r.operator,
         Value.CARD: lambda r: r.card_display + ENTRY_MODE_MARKS.get(r.method, ""),
         Value.CARD_BRAND: lambda r: r.card_brand,
+        Value.ENTRY_MODE: lambda r: ENTRY_MODE_LABELS.get(r.method),
+        Value.ISSUER: lambda r: r.issuer,
+        Value.ACQUIRER: lambda r: r.acquirer,
         Value.KIND: lambda r: KIND_LABELS[r.kind],
         Value.BATCH: lambda r: r.batch,
         Value.VOUCHER: lambda r: r.voucher,
@@ -48,6 +52,11 @@ _WRITERS: Mapping[Value, Callable[[Receipt], Text | None]] = MappingProxyType(
         Value.DATE_TIME: lambda r: r.at.strftime("%Y/%m/%d %H:%M:%S"),
         Value.AMOUNT: lambda r: format_money(r.amount),
         Value.REFERENCE: lambda r: r.reference,
+        Value.CHIP_AID: lambda r: r.chip.aid if r.chip else None,
+        Value.CHIP_LABEL: lambda r: r.chip.label if r.chip else None,
+        Value.CHIP_TVR: lambda r: r.chip.tvr if r.chip else None,
+        Value.CHIP_TSI: lambda r: r.chip.tsi if r.chip else None,
+        Value.CHIP_CRYPTOGRAM: lambda r: r.chip.cryptogram if r.chip else None,
         Value.SEAL: lambda r: r.seal,
     }
 )

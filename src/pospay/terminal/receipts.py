@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Row
 from pospay.money import Money
 from pospay.receipts import (
     PAPERS,
+    ChipData,
     Receipt,
     SaleReceiptData,
     build_sale_receipts,
@@ -50,9 +51,17 @@ def build_receipts(row: Row[Any], config: TerminalConfig) -> tuple[Receipt, Rece
         amount=amount,
         reference=row.local_ref,
         signature_required=amount.minor > config.no_signature_limit_minor,
+        chip=_chip(row),
     )
     merchant, customer = build_sale_receipts(sale)
     return customer, merchant
+
+
+def _chip(row: Row[Any]) -> ChipData | None:
+    """The chip's answer the journal kept (chip and contactless sales; a follow-up has none)."""
+    if row.emv_aid is None or row.emv_tvr is None or row.emv_tsi is None or row.emv_arqc is None:
+        return None
+    return ChipData(row.emv_aid, row.emv_label or "", row.emv_tvr, row.emv_tsi, row.emv_arqc)
 
 
 def store_receipts(
