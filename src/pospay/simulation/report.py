@@ -121,7 +121,7 @@ def build_report(config: ChaosConfig, result: WorldResult) -> ChaosReport:
         crashes=result.crashes,
         steps={**result.steps, "refused_locally": result.refused_locally},
         outcomes=_count(terminal, terminal_journal.c.state),
-        recovery=_recovery(terminal),
+        recovery=_recovery(terminal) | {"status_queries": result.status_queries},
         receipts=_receipts(terminal, result.printers),
         network={
             "lost_to_partitions": result.messages_lost_to_partitions,
@@ -181,4 +181,5 @@ def _receipts(terminal: Engine, printers: list[SimPrinter]) -> dict[str, int]:
         "stored": int(stored),
         "printed": sum(sum(printer.paper.values()) for printer in printers),
         "prints_refused_by_faulty_printers": sum(printer.refused for printer in printers),
+        "printed_after_the_printer_was_fixed": sum(printer.printed_late for printer in printers),
     }

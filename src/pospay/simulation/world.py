@@ -108,6 +108,7 @@ class WorldResult:
     crashes: dict[str, int]
     steps: dict[str, int]
     refused_locally: int
+    status_queries: int
     errors: list[str]
     printers: list[SimPrinter]
     virtual_seconds: float
@@ -132,6 +133,7 @@ class World:
         self._started = 0
         self._steps: dict[str, int] = {}
         self._refused_locally = 0
+        self._status_queries = 0
         self._errors: list[str] = []
 
     # --- the run --------------------------------------------------------------------
@@ -206,6 +208,7 @@ class World:
             },
             steps=dict(sorted(self._steps.items())),
             refused_locally=self._refused_locally,
+            status_queries=self._status_queries,
             errors=self._errors,
             printers=[proc.printer for proc in terminals],
             virtual_seconds=round(loop.time(), 3),
@@ -313,6 +316,7 @@ class World:
             outcome = await self._attempt(terminal, step)
             if outcome is not None:
                 proc.cashier.told(step, outcome.voucher, outcome.approved)
+                self._status_queries += outcome.status_queries
             if proc.attempts % SETTLE_EVERY == 0:
                 try:
                     await terminal.settle()
