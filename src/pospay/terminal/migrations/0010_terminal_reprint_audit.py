@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "terminal_0010"
-down_revision = "terminal_0008"
+down_revision = "terminal_0009"
 branch_labels = None
 depends_on = None
 
