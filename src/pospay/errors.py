@@ -10,6 +10,7 @@ Callers catch the branch they can act on; each error carries what is needed to a
     │   ├── UnknownAccount        a ledger posting names an account that was never opened
     │   ├── OriginalNotFound      a void, refund, completion or cancel names no attempt here
     │   ├── NotAuthorised         the operator may not do this kind (.kind, .role needed)
+    │   ├── NothingToReprint      a reprint was asked for before any receipt or slip existed
     │   └── KeyCheckFailed        a working key from sign-in fails its key check value
     ├── IllegalTransition         the transaction state machine refused an event
     ├── Declined                  an authority answered with a non-approval response code
@@ -96,6 +97,15 @@ class NotAuthorised(BadInput):
         super().__init__(f"{kind} needs a {role}: {reason}")
         self.kind = kind
         self.role = role
+
+
+class NothingToReprint(BadInput):
+    """A reprint of the last receipt or settlement slip was asked for, and the terminal
+    has none (`what`: ``receipt`` or ``settlement slip``); nothing was printed."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"no {what} to reprint on this terminal")
+        self.what = what
 
 
 class KeyCheckFailed(BadInput):

@@ -1,13 +1,17 @@
-"""`pospay receipt`: export a terminal's chain of signed receipts, verify receipts.
+"""`pospay receipt`: export a terminal's chain of signed receipts, verify receipts,
+audit receipts against the journal.
 
     pospay receipt export --data-dir DIR [--terminal ID] [--counter N] --out FILE
     pospay receipt verify FILE [--public-key HEX|FILE] [--qr PAYLOAD]
     pospay receipt public-key --data-dir DIR [--terminal ID]
+    pospay receipt audit --data-dir DIR [--db URL] [--json]
 
 The data directory is a terminal's (the demo's `--data-dir`): its journal is
 `terminal.db` (or `--db URL`), its signing key `keys/terminal-<id>-receipt.key`. The
 formats are in `pospay.receipts.chain`. `verify` exits 0 when every check passes,
 1 naming each fault, 2 when the file cannot be read as a receipt or chain at all.
+`audit` (checks in `pospay.audit.receipts`) exits 0 when every receipt matches its
+journal entry, 1 naming each mismatch (receipt and field), 2 without a database.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import inspect
 
+from pospay.audit.receipts import check_receipts, read_issued, reprint_summary
 from pospay.receipts.chain import (
     Fault,
     FaultKind,
@@ -44,7 +49,11 @@ from pospay.runtime.keys import load_signing_key, receipt_key_path
 from pospay.storage import open_engine
 from pospay.storage.database import sqlite_url
 from pospay.terminal.receipt_chain import chained_terminals, stored_chain
-from pospay.terminal.tables import terminal_receipt_document
+from pospay.terminal.tables import (
+    terminal_receipt,
+    terminal_receipt_document,
+    terminal_reprint_audit,
+)
 
 receipt = typer.Typer(
     help="Signed e-receipts: export a terminal's chain, verify receipts or chains.",
@@ -153,6 +162,70 @@ def public_key_command(
     """Print a terminal's receipt public key (64 hex digits), to give to verifiers."""
     terminal_id = terminal or _read_chain(data_dir, db, None)[0]
     typer.echo(public_key_hex(_signing_key(data_dir, terminal_id).public_key()))
+
+
+@receipt.command()
+def audit(
+    data_dir: DataDir,
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Write the report as JSON.")] = False,
+) -> None:
+    """Check every receipt issued against its journal entry; name each mismatch."""
+    path = data_dir / "terminal.db"
+    if db is None and not path.exists():
+        _fail(f"no terminal database at {path}")
+    engine = open_engine(db or sqlite_url(path))
+    try:
+        tables = inspect(engine)
+        if not tables.has_table(terminal_receipt.name):
+            _fail("the terminal database has no receipts table (run the terminal once)")
+        has_trail = tables.has_table(terminal_reprint_audit.name)
+        with engine.connect() as connection:
+            issued = read_issued(connection)
+            trail = reprint_summary(connection) if has_trail else None
+    finally:
+        engine.dispose()
+    mismatches = check_receipts(issued)
+    originals = sum(1 for r in issued if r.reprint_number == 0)
+    attempts = len({r.journal_id for r in issued})
+    granted, refused = (0, 0) if trail is None else (trail.granted, trail.refused)
+    if as_json:
+        report = {
+            "ok": not mismatches,
+            "receipts": len(issued),
+            "originals": originals,
+            "copies": len(issued) - originals,
+            "attempts": attempts,
+            "reprint_requests": {"granted": granted, "refused": refused},
+            "mismatches": [
+                {
+                    "receipt": m.receipt_id,
+                    "terminal": m.terminal_id,
+                    "voucher": m.voucher,
+                    "copy": m.copy,
+                    "reprint_number": m.reprint_number,
+                    "field": m.field,
+                    "expected": m.expected,
+                    "found": m.found,
+                }
+                for m in mismatches
+            ],
+        }
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=1))
+    else:
+        typer.echo(
+            f"{len(issued)} receipts ({originals} originals, {len(issued) - originals} copies) "
+            f"of {attempts} attempts checked against the journal"
+        )
+        typer.echo(f"reprint requests: {granted} granted, {refused} refused")
+        for mismatch in mismatches[:_SHOWN_FAULTS]:
+            typer.echo(f"MISMATCH {mismatch}")
+        if len(mismatches) > _SHOWN_FAULTS:
+            typer.echo(f"... and {len(mismatches) - _SHOWN_FAULTS} more mismatches")
+        verdict = f"FAILED: {len(mismatches)} mismatches" if mismatches else "OK"
+        typer.echo(f"{verdict}: every receipt against its journal entry")
+    if mismatches:
+        raise typer.Exit(1)
 
 
 def _report(checked: str, key: Ed25519PublicKey, faults: list[Fault], embedded: bool) -> None:

@@ -47,8 +47,9 @@ def render_escpos(receipt: Receipt, paper: Paper, *, layout: Layout = SALE_SLIP)
     return escpos_job(compose(receipt, paper, printer_width, layout))
 
 
-def escpos_job(lines: Iterable[PrintLine]) -> bytes:
-    """The print job for lines already laid out with `printer_width` (any slip)."""
+def escpos_job(lines: Iterable[PrintLine], *, cut: bool = True) -> bytes:
+    """The print job for lines already laid out with `printer_width` (any slip);
+    `cut` False leaves out the feed and cut, for a job that goes on."""
     # Imported here, not at the top: importing python-escpos calls logging.basicConfig()
     # and creates a temporary directory, which `import pospay.receipts` must not do
     # (a CLI that configures logging after importing us would be silently ignored).
@@ -71,6 +72,7 @@ def escpos_job(lines: Iterable[PrintLine]) -> bytes:
         printer._raw(line.text.encode(ENCODING) + b"\n")
     if style is not Style.NORMAL:
         printer.set(**_STYLE_SETTINGS[Style.NORMAL])
-    printer.cut()
+    if cut:
+        printer.cut()
     output: bytes = printer.output
     return output

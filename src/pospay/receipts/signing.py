@@ -39,12 +39,15 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from pospay.receipts.model import Receipt
+from pospay.money import Money
+from pospay.receipts.model import Receipt, ReceiptCopy
+from pospay.transaction import Kind, Method
 
 FORMAT = "pospay-receipt/1"
 QR_PREFIX = "PPR1"
@@ -150,6 +153,33 @@ def receipt_document(receipt: Receipt, counter: int, previous: str, key: str) ->
         "chip_tsi": chip.tsi if chip else None,
         "chip_cryptogram": chip.cryptogram if chip else None,
     }
+
+
+def receipt_of_document(document: Document) -> Receipt:
+    """The receipt a document was made of (`receipt_document` read back), unsealed.
+    Raises `ValueError` (or `KeyError` for a missing field) when it cannot be one."""
+    d = document
+    return Receipt(
+        copy=ReceiptCopy(d["copy"]),
+        merchant_name=d["merchant_name"],
+        merchant_id=d["merchant"],
+        terminal_id=d["terminal"],
+        operator=d["operator"],
+        kind=Kind(d["type"]),
+        method=Method(d["method"]),
+        card_brand=d["brand"],
+        card_display=d["card"],
+        batch=d["batch"],
+        voucher=d["voucher"],
+        stan=d["stan"],
+        auth_code=d["auth_code"],
+        rrn=d["rrn"],
+        at=datetime.fromisoformat(d["at"]),
+        amount=Money(d["amount_minor"], d["currency"]),
+        reference=d["reference"],
+        signature_required=d["signature_required"],
+        reprint_number=d["reprint"],
+    )
 
 
 def sign_document(document: Document, key: Ed25519PrivateKey) -> SignedDocument:

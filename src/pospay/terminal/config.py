@@ -34,3 +34,5 @@ class TerminalConfig:
     master_key: bytes = field(default=TEST_TMK, repr=False)
     # Transaction kinds that need a supervisor's id and password before they start.
     supervisor_kinds: frozenset[Kind] = DEFAULT_SUPERVISOR_KINDS
+    # Whether a reprint (receipt or settlement slip) needs a supervisor's id and password.
+    reprint_needs_supervisor: bool = True

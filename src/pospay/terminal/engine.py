@@ -30,6 +30,7 @@ reversals go out again before every transaction and at sign-in
 Receipts and slips a printer fault left unprinted are printed by the print queue
 (`terminal.printing`), after the reversals, before every transaction and at sign-in;
 a new attempt's receipts go through the same queue, so they print after older ones.
+Reprints (authorised, marked, audited; `terminal.reprints`) go through it too.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ from pospay.iso8583.messages import (
 )
 from pospay.money import Money, currency_numeric
 from pospay.printer import ReceiptPrinter
+from pospay.receipts import ReceiptCopy
 from pospay.security.keys import RandomBytes, WorkingKeys, decrypt_under, read_working_keys_field
 from pospay.storage import Committer
 from pospay.terminal import journal, keys, reversals
@@ -82,6 +84,7 @@ from pospay.terminal.outcome import Outcome, outcome_of
 from pospay.terminal.printing import DrainResult, PendingPrint, ReceiptSpooler, Source
 from pospay.terminal.receipt_chain import process_receipt_key
 from pospay.terminal.receipts import store_receipts
+from pospay.terminal.reprints import BOTH_COPIES, ReprintOutcome, Reprints
 from pospay.terminal.requests import card_request, follow_up_request, pin_fields
 from pospay.terminal.secure_link import MacLink
 from pospay.terminal.settlement import BatchSettlement, SettlementOutcome
@@ -123,8 +126,11 @@ class Terminal:
         self._reversals = ReversalForwarder(
             config, committer, self._link, clock, sleep, spooler=self._spooler
         )
-        policy = SupervisorPolicy(config.supervisor_kinds)
+        policy = SupervisorPolicy(config.supervisor_kinds, config.reprint_needs_supervisor)
         self.operators = Operators(committer, config.terminal_id, clock, policy, password_hasher)
+        self._reprints = Reprints(
+            config, committer, clock, self.operators, self._spooler, self._receipt_key
+        )
         self._session: Operator | None = None
         # Where the unpredictable numbers (9F37) given to the chip come from.
         self._unpredictable = unpredictable
@@ -242,6 +248,33 @@ class Terminal:
         is recorded or sent: None when `kind` needs no supervisor, else the id of the
         supervisor whose password was checked (record it). Raises `NotAuthorised`."""
         return await self.operators.require(kind, supervisor)
+
+    async def reprint_last(
+        self,
+        *,
+        supervisor: Credentials | None = None,
+        operator: str | None = None,
+        copies: tuple[ReceiptCopy, ...] = BOTH_COPIES,
+    ) -> ReprintOutcome:
+        """Reprint the last receipt, marked and audited (see `terminal.reprints`)."""
+        return await self._reprints.receipt(self.operator_id(operator), None, supervisor, copies)
+
+    async def reprint(
+        self,
+        voucher: str,
+        *,
+        supervisor: Credentials | None = None,
+        operator: str | None = None,
+        copies: tuple[ReceiptCopy, ...] = BOTH_COPIES,
+    ) -> ReprintOutcome:
+        """Reprint the receipt with this voucher number (or RRN), marked and audited."""
+        return await self._reprints.receipt(self.operator_id(operator), voucher, supervisor, copies)
+
+    async def reprint_settlement(
+        self, *, supervisor: Credentials | None = None, operator: str | None = None
+    ) -> ReprintOutcome:
+        """Reprint the last settlement slip, marked and audited."""
+        return await self._reprints.settlement(self.operator_id(operator), supervisor)
 
     async def settle(
         self, supervisor: Credentials | None = None, *, operator: str | None = None

@@ -7,9 +7,11 @@ thread, off the event loop.
 
 Who may do what is data: `SupervisorPolicy` names the transaction kinds that need a
 supervisor's id and password (by default void, refund and settlement; a terminal
-changes it in `TerminalConfig.supervisor_kinds`). `Operators.require` checks one kind
-against it before anything is recorded or sent, and answers the id of the authorising
-supervisor, which the caller records. An admin may stand in for a supervisor.
+changes it in `TerminalConfig.supervisor_kinds`), and whether a reprint needs one (by
+default it does; `TerminalConfig.reprint_needs_supervisor`). `Operators.require` checks
+one kind against it (`require_reprint` a reprint) before anything is recorded or sent,
+and answers the id of the authorising supervisor, which the caller records. An admin
+may stand in for a supervisor.
 
 Managing operators: the first operator of a terminal must be an admin and is added
 without authorisation (the terminal's installation); every later one is added by an
@@ -63,13 +65,18 @@ def acts_as(role: Role, needed: Role) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class SupervisorPolicy:
-    """Which transaction kinds need a supervisor's authorisation."""
+    """Which transaction kinds, and whether reprints, need a supervisor's authorisation."""
 
     kinds: frozenset[Kind] = DEFAULT_SUPERVISOR_KINDS
+    reprint: bool = True
 
     def role_needed(self, kind: Kind) -> Role | None:
         """The role that must authorise `kind`, or None when the cashier alone may."""
         return Role.SUPERVISOR if kind in self.kinds else None
+
+    def reprint_role(self) -> Role | None:
+        """The role that must authorise a reprint, or None when the cashier alone may."""
+        return Role.SUPERVISOR if self.reprint else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +199,15 @@ class Operators:
             return None
         operator = await self._verify(supervisor, needed, kind.value)
         log.info("%s authorised by %s %s", kind.value, operator.role.value, operator.operator_id)
+        return operator.operator_id
+
+    async def require_reprint(self, supervisor: Credentials | None) -> str | None:
+        """Check the policy for a reprint, as `require` does for a kind."""
+        needed = self.policy.reprint_role()
+        if needed is None:
+            return None
+        operator = await self._verify(supervisor, needed, "reprint")
+        log.info("reprint authorised by %s %s", operator.role.value, operator.operator_id)
         return operator.operator_id
 
     async def _verify(self, credentials: Credentials | None, needed: Role, what: str) -> Operator:

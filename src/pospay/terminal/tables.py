@@ -188,14 +188,15 @@ terminal_settlement = Table(
 )
 
 # Terminal-side documents that are not receipts of a transaction (the auditor counts
-# only `terminal_receipt` originals): now the reversal-failure slip, one per failed
-# reversal. Stored before it is printed; `printed_at` NULL is a job of the print queue.
+# only `terminal_receipt` originals): the reversal-failure slip, one per failed
+# reversal, and marked copies of a settlement slip (`terminal.reprints`). Stored before
+# it is printed; `printed_at` NULL is a job of the print queue.
 terminal_slip = Table(
     "terminal_slip",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("terminal_id", String(8), nullable=False),
-    Column("kind", String(24), nullable=False),  # reversal_failed
+    Column("kind", String(24), nullable=False),  # reversal_failed | settlement_reprint
     Column("reversal_id", Integer, ForeignKey("terminal_reversal.id"), nullable=True, unique=True),
     # The voucher of the attempt the slip is about.
     Column("voucher", String(6), nullable=True),
@@ -224,4 +225,28 @@ terminal_receipt_document = Table(
     Column("signature", LargeBinary, nullable=False),  # Ed25519, 64 bytes
     Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("terminal_id", "counter", name="uq_terminal_receipt_document_counter"),
+)
+
+# One row per reprint request, granted or refused (`terminal.reprints`): who asked
+# (operator), when, for what (`target` last | voucher | settlement, `reference` as asked:
+# a voucher number or RRN), what it resolved to (the attempt, or the settlement batch),
+# who authorised it, and the outcome. A granted request names the copies it stored
+# (`copies`, e.g. "customer:1,merchant:1": copy and reprint number) or its slip; a
+# refused one keeps its reason. Refused requests are committed although nothing prints.
+terminal_reprint_audit = Table(
+    "terminal_reprint_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("terminal_id", String(8), nullable=False),
+    Column("operator", String(16), nullable=False),
+    Column("requested_at", UtcDateTime(), nullable=False),
+    Column("target", String(16), nullable=False),  # last | voucher | settlement
+    Column("reference", String(12), nullable=True),
+    Column("journal_id", Integer, ForeignKey("terminal_journal.id"), nullable=True),
+    Column("batch", String(6), nullable=True),
+    Column("copies", String(64), nullable=True),
+    Column("slip_id", Integer, ForeignKey("terminal_slip.id"), nullable=True),
+    Column("supervisor", String(16), nullable=True),
+    Column("outcome", String(8), nullable=False),  # granted | refused
+    Column("reason", Text, nullable=False, server_default=""),
 )
