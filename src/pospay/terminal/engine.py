@@ -36,61 +36,53 @@ Reprints (authorised, marked, audited; `terminal.reprints`) go through it too.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import secrets
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any
 
 from argon2 import PasswordHasher
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection
 
-from pospay.cards import brand_of, mask_merchant
 from pospay.clock import Clock
-from pospay.emv import IccData, SimulatedCard, TerminalData
 from pospay.errors import (
     LinkError,
-    MacFailure,
     OriginalNotFound,
     OutcomeUnknown,
 )
-from pospay.iso8583 import Message
 from pospay.iso8583.fields import (
-    read_balance_field,
     transmission_field,
 )
 from pospay.iso8583.messages import (
-    ENTRY_MODES,
-    PROCESSING_CODES,
-    REVERSAL_BAD_MAC,
-    REVERSAL_ISSUER_AUTH_FAILED,
-    REVERSAL_NO_RESPONSE,
     SIGN_IN_CODE,
 )
-from pospay.money import Money, currency_numeric
+from pospay.money import Money
 from pospay.printer import ReceiptPrinter
 from pospay.receipts import ReceiptCopy
 from pospay.security.keys import RandomBytes, WorkingKeys, decrypt_under, read_working_keys_field
 from pospay.storage import Committer
 from pospay.terminal import journal, keys, reversals
-from pospay.terminal.answers import issuer_authentication_failure, judge
+from pospay.terminal.attempt_records import (
+    card_attempt_record,
+    follow_up_record,
+    full_card_request,
+    generate_ac,
+)
 from pospay.terminal.card_read import CardRead
 from pospay.terminal.config import TerminalConfig
 from pospay.terminal.link import HostLink
 from pospay.terminal.operators import Credentials, Operator, Operators, SupervisorPolicy
-from pospay.terminal.outcome import Outcome, outcome_of
-from pospay.terminal.printing import DrainResult, PendingPrint, ReceiptSpooler, Source
+from pospay.terminal.outcome import Outcome
+from pospay.terminal.printing import DrainResult, PendingPrint, ReceiptSpooler
 from pospay.terminal.receipt_chain import process_receipt_key
-from pospay.terminal.receipts import store_receipts
 from pospay.terminal.reprints import BOTH_COPIES, ReprintOutcome, Reprints
-from pospay.terminal.requests import card_request, follow_up_request, pin_fields
+from pospay.terminal.requests import follow_up_request
 from pospay.terminal.secure_link import MacLink
 from pospay.terminal.settlement import BatchSettlement, SettlementOutcome
-from pospay.terminal.status_query import Status, StatusReport, read_status_answer, status_request
+from pospay.terminal.settling import AttemptSettler
+from pospay.terminal.status_query import StatusReport
 from pospay.terminal.store_and_forward import ReversalForwarder, ReversalStatus, Sleep
-from pospay.transaction import Event, Kind, Method, State
+from pospay.transaction import Kind
 from pospay.transaction.follow_ups import ORIGINAL_KIND
 
 log = logging.getLogger(__name__)
@@ -130,6 +122,9 @@ class Terminal:
         self.operators = Operators(committer, config.terminal_id, clock, policy, password_hasher)
         self._reprints = Reprints(
             config, committer, clock, self.operators, self._spooler, self._receipt_key
+        )
+        self._settler = AttemptSettler(
+            config, committer, self._link, clock, self._spooler, self._reversals, self._receipt_key
         )
         self._session: Operator | None = None
         # Where the unpredictable numbers (9F37) given to the chip come from.
@@ -381,50 +376,30 @@ class Terminal:
         supervisor_id = await self.require(kind, supervisor)
         await self._before_attempt()
         now = self._clock.now()
-        emv = None if card.icc is None else self._generate_ac(card.icc, kind, amount, now)
-        record = journal.AttemptRecord(
-            terminal_id=self.config.terminal_id,
-            kind=kind,
-            method=card.method,
-            amount_minor=amount.minor,
-            currency=amount.currency,
-            pan_masked=mask_merchant(card.pan),
-            brand=brand_of(card.pan).value,
+        emv = None
+        if card.icc is not None:
+            emv = generate_ac(card.icc, self.config, kind, amount, now, self._unpredictable(4))
+        record = card_attempt_record(
+            self.config,
+            kind,
+            card,
+            amount,
+            now,
             operator=self.operator_id(operator),
             supervisor=supervisor_id,
-            transmission_at=transmission_field(now),
-            pos_entry_mode=ENTRY_MODES[card.method],
-            card_sequence=card.sequence,
             emv=emv,
             local_ref=self._new_reference(),
         )
         row = await self._committer.run(
             lambda connection: journal.record_attempt(connection, record, now)
         )
-        request = card_request(self.config, kind, card, amount, row, self._clock.now())
-        request |= pin_fields(card, self._link.keys)
-        if emv is not None:
-            request["55"] = emv.field_55().hex().upper()
-        if card.track2 is not None:
-            request["35"] = card.track2
+        request = full_card_request(
+            self.config, kind, card, amount, row, self._clock.now(), self._link.keys, emv
+        )
         if target_pan is not None:
             request["103"] = target_pan
         chip = None if card.icc is None or emv is None else (card.icc, emv)
-        return await self._exchange(row, request, chip)
-
-    def _generate_ac(
-        self, card: SimulatedCard, kind: Kind, amount: Money, now: datetime
-    ) -> IccData:
-        """Ask the chip for its ARQC over this attempt's data (first GENERATE AC)."""
-        terminal_data = TerminalData(
-            amount_minor=amount.minor,
-            currency_numeric=currency_numeric(amount.currency),
-            country_numeric=self.config.country,
-            date=now,
-            unpredictable_number=self._unpredictable(4),
-            transaction_type=PROCESSING_CODES[kind][:2],
-        )
-        return card.generate_ac(terminal_data)
+        return await self._settler.exchange(row, request, chip)
 
     async def _follow_up(
         self,
@@ -447,158 +422,23 @@ class Terminal:
         if amount is None:
             amount = Money(original.amount_minor, original.currency)
         now = self._clock.now()
-        record = journal.AttemptRecord(
-            terminal_id=terminal_id,
-            kind=kind,
-            method=Method(original.method),
-            amount_minor=amount.minor,
-            currency=amount.currency,
-            pan_masked=original.pan_masked,
-            brand=original.brand,
+        record = follow_up_record(
+            kind,
+            original,
+            amount,
+            now,
             operator=self.operator_id(operator),
             supervisor=supervisor_id,
-            transmission_at=transmission_field(now),
-            original_id=original.id,
-            pos_entry_mode=original.pos_entry_mode,
-            card_sequence=original.card_sequence,
             local_ref=self._new_reference(),
         )
         row = await self._committer.run(
             lambda connection: journal.record_attempt(connection, record, now)
         )
         request = follow_up_request(self.config, kind, amount, row, original, now)
-        return await self._exchange(row, request)
-
-    async def _exchange(
-        self,
-        row: Row[Any],
-        request: Message,
-        chip: tuple[SimulatedCard, IccData] | None = None,
-    ) -> Outcome:
-        """Send the request of the recorded attempt `row` and settle its outcome; for a
-        chip attempt, an approval stands only if the card accepts the issuer's ARPC."""
-        try:
-            response = await self._link.exchange(request, timeout=self.config.response_timeout)
-        except LinkError as error:
-            # Certainly not sent: the authority never saw it.
-            return await self._finish(row, Event.NOT_FOUND, None, f"not sent: {error}")
-        except MacFailure as error:
-            # An answer came but cannot be trusted: reversed, not queried.
-            log.warning("attempt %s answer unusable: %s", row.local_ref, error)
-            return await self._reverse(row, str(error), REVERSAL_BAD_MAC)
-        except OutcomeUnknown as error:
-            log.warning("attempt %s outcome unknown: %s", row.local_ref, error)
-            return await self._resolve_unknown(row, str(error), chip)
-        return await self._settle_answer(row, response, chip)
-
-    async def _settle_answer(
-        self,
-        row: Row[Any],
-        response: Message,
-        chip: tuple[SimulatedCard, IccData] | None,
-    ) -> Outcome:
-        """End the attempt on the host's answer `response` (first, or from a status query)."""
-        event, usable, reason = judge(row, response)
-        if event is Event.TIME_OUT:
-            log.warning("attempt %s response unusable: %s", row.local_ref, reason)
-            return await self._reverse(row, reason)
-        if event is Event.APPROVE and chip is not None:
-            failure = issuer_authentication_failure(chip, response)
-            if failure is not None:
-                log.warning("attempt %s approved but %s: reversing", row.local_ref, failure)
-                return await self._reverse(row, failure, REVERSAL_ISSUER_AUTH_FAILED)
-        return await self._finish(row, event, usable, reason)
+        return await self._settler.exchange(row, request)
 
     async def query_status(self, attempt_id: int, *, timeout: float | None = None) -> StatusReport:
         """Ask the host what became of attempt `attempt_id` (0600/0610; see
         `terminal.status_query`). Changes nothing in the journal but the STAN counter, and
         moves no money anywhere; waits `timeout` (default `status_query_timeout`) seconds."""
-        terminal_id = self.config.terminal_id
-
-        def take(connection: Connection) -> tuple[Row[Any], str]:
-            return journal.attempt(connection, attempt_id), journal.next_stan(
-                connection, terminal_id
-            )
-
-        attempt, stan = await self._committer.run(take)
-        request = status_request(
-            attempt, self.config.merchant_id, stan, transmission_field(self._clock.now())
-        )
-        wait = self.config.status_query_timeout if timeout is None else timeout
-        try:
-            response = await self._link.exchange(request, timeout=wait)
-        except (LinkError, OutcomeUnknown) as error:
-            return StatusReport(Status.FAILED, None, f"status query unanswered: {error}")
-        return read_status_answer(attempt, request, response)
-
-    async def _resolve_unknown(
-        self, row: Row[Any], reason: str, chip: tuple[SimulatedCard, IccData] | None
-    ) -> Outcome:
-        """No answer came: record the attempt UNKNOWN, then resolve it by a status query,
-        and reverse it only when the query cannot tell."""
-        now = self._clock.now()
-        await self._committer.run(
-            lambda connection: journal.record_unknown(connection, row.id, reason, now)
-        )
-        report = await self.query_status(row.id)
-        log.info(
-            "status query for attempt %s: %s (%s)", row.local_ref, report.status, report.detail
-        )
-        if report.status is Status.DONE and report.answer is not None:
-            outcome = await self._settle_answer(row, report.answer, chip)
-        elif report.status is Status.NOT_FOUND:
-            answer = {"39": "25"}  # the host's not-found, as its tombstone records it
-            outcome = await self._finish(row, Event.NOT_FOUND, answer, report.detail)
-        else:
-            outcome = await self._reverse(row, f"{reason}; {report.detail}")
-        return dataclasses.replace(outcome, status_queries=1)
-
-    async def _reverse(
-        self, row: Row[Any], reason: str, reason_code: str = REVERSAL_NO_RESPONSE
-    ) -> Outcome:
-        """The outcome is unknown: decide the reversal durably, then send it once now."""
-        now = self._clock.now()
-
-        def decide(connection: Connection) -> int:
-            journal.record_unknown(connection, row.id, reason, now)
-            return int(reversals.queue_reversal(connection, row.id, reason_code, now).id)
-
-        reversal_id = await self._committer.run(decide)
-        await self._reversals.send(reversal_id, tries=1)
-        done = await self._committer.read(lambda connection: journal.attempt(connection, row.id))
-        return outcome_of(done, None, 0, 0)
-
-    async def _finish(
-        self, row: Row[Any], event: Event, response: Message | None, reason: str
-    ) -> Outcome:
-        now = self._clock.now()
-        balance = None
-        if response is not None and "54" in response:
-            balance = read_balance_field(response["54"])
-        config, receipt_key = self.config, self._receipt_key
-
-        def finish(connection: Connection) -> tuple[Row[Any], list[int]]:
-            done = journal.record_outcome(
-                connection,
-                row.id,
-                event,
-                response_code=response.get("39") if response else None,
-                auth_code=response.get("38") if response else None,
-                rrn=response.get("37") if response else None,
-                balance_minor=balance.minor if balance else None,
-                reason=reason,
-                now=now,
-            )
-            jobs: list[int] = []
-            if State(done.state) is State.APPROVED and done.original_id is not None:
-                journal.apply_to_original(connection, done, now)
-            if State(done.state) is State.APPROVED and Kind(done.kind).moves_money:
-                jobs = store_receipts(connection, done, config, receipt_key, now)
-            return done, jobs
-
-        done, jobs = await self._committer.run(finish)
-        # Through the queue: older pending jobs first, then this attempt's, in order.
-        drained = await self._spooler.drain() if jobs else None
-        ours = {(Source.RECEIPT, receipt_id) for receipt_id in jobs}
-        printed = len(ours.intersection(drained.printed_jobs)) if drained else 0
-        return outcome_of(done, balance, printed, len(jobs) - printed)
+        return await self._settler.query_status(attempt_id, timeout=timeout)
