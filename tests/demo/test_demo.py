@@ -67,6 +67,10 @@ def test_demo_counts_cover_every_type_and_entry_mode(demo_run: Run) -> None:
     printed = summary["receipts"]["printed"]
     approved_money = summary["by_outcome"]["approved"] - summary["by_type"]["balance_inquiry"]
     assert printed == 2 * approved_money
+    # One original of each copy per approved money-moving attempt; no copies at all.
+    assert summary["receipts"]["originals"] == printed
+    assert summary["receipts"]["reprints"] == 0
+    assert summary["receipts"]["copies_after_interrupted_prints"] == 0
     assert summary["printer"].startswith("virtual printer")
     assert len(list(out.glob("*.txt"))) == len(list(out.glob("*.png"))) == printed + 1
     receipts = printed_receipts(out)

@@ -116,6 +116,12 @@ def test_receipts_wait_for_paper_and_print_once_each(faults_run: Run) -> None:
     approved_money = summary["by_outcome"]["approved"] - summary["by_type"]["balance_inquiry"]
     printed = summary["receipts"]["printed"]
     assert printed == 2 * approved_money
+    assert summary["receipts"]["originals"] == printed  # late, but never twice
+    assert (
+        summary["receipts"]["reprints"]
+        == summary["receipts"]["copies_after_interrupted_prints"]
+        == 0
+    )
     assert len(list(out.glob("*.txt"))) == len(list(out.glob("*.png"))) == printed + 1
     on_paper = printed_receipts(out)
     assert sum(on_paper.values()) == printed and set(on_paper.values()) == {1}

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, case, func, select
 
 from pospay.money import Money, format_money
 from pospay.receipts.escpos import ENCODING
@@ -305,3 +305,22 @@ def reprint_summary(connection: Connection) -> ReprintSummary:
     rows = connection.execute(select(a.outcome, func.count()).group_by(a.outcome))
     counts: dict[str, int] = {str(outcome): int(count) for outcome, count in rows}
     return ReprintSummary(int(counts.get("granted", 0)), int(counts.get("refused", 0)))
+
+
+def receipt_census(connection: Connection) -> dict[str, int]:
+    """How many receipts were issued: originals (one per copy of each approved
+    money-moving attempt, as invariant 4 demands), reprints a supervisor allowed, and
+    copies the print queue printed again, marked, after a crash cut a print off."""
+    r = terminal_receipt.c
+    stored, originals, interrupted = connection.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((r.reprint_number == 0, 1), else_=0)), 0),
+            func.coalesce(func.sum(r.print_interruptions), 0),
+        ).select_from(terminal_receipt)
+    ).one()
+    return {
+        "originals": int(originals),
+        "reprints": int(stored) - int(originals),
+        "copies_after_interrupted_prints": int(interrupted),
+    }

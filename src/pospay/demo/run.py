@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pospay.audit import AgreementReport, check_agreement
+from pospay.audit.receipts import receipt_census
 from pospay.clock import SystemClock
 from pospay.demo.faults import Fault, FaultScript, FaultyLink, PrinterWatch, fault_script
 from pospay.demo.printer import DemoPrinter, PrinterKind, demo_printer
@@ -62,6 +63,8 @@ class DemoResult:
     printer: str = ""
     settlement: SettlementOutcome | None = None
     recovery: Recovery | None = None  # with faults only
+    # Originals, reprints and marked copies issued (`audit.receipts.receipt_census`).
+    receipt_census: dict[str, int] = field(default_factory=dict)
 
     def count(self, planned: PlannedAttempt, outcome: Outcome, fault: Fault | None) -> None:
         """Count one attempt by what it was and how it ended. An attempt a fault hit is
@@ -98,7 +101,11 @@ class DemoResult:
             "by_method": dict(sorted(self.by_method.items())),
             "by_outcome": dict(sorted(self.by_outcome.items())),
             "by_response_code": dict(sorted(self.by_response_code.items())),
-            "receipts": {"printed": self.receipts_printed_all, "pending": self.receipts_pending},
+            "receipts": {
+                "printed": self.receipts_printed_all,
+                "pending": self.receipts_pending,
+                **self.receipt_census,
+            },
             "printer": self.printer,
             "settlement": self._settlement_json(),
             "invariants": self.report.by_invariant(),
@@ -215,6 +222,8 @@ async def _run(
     engines = {name: open_engine(url) for name, url in urls.items()}
     try:
         result.report = check_agreement(engines["terminal"], engines["host"], engines["issuer"])
+        with engines["terminal"].connect() as connection:
+            result.receipt_census = receipt_census(connection)
         if result.recovery is not None:
             result.recovery.read_terminal(engines["terminal"], DEMO_TERMINAL.terminal_id)
     finally:

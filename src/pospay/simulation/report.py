@@ -13,9 +13,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import Engine, func, select
 
 from pospay.audit.findings import Finding
+from pospay.audit.receipts import receipt_census
 from pospay.simulation.printer import SimPrinter
 from pospay.simulation.world import ChaosConfig, WorldResult
 from pospay.terminal.tables import (
@@ -175,22 +176,12 @@ def _recovery(terminal: Engine) -> dict[str, int]:
 
 
 def _receipts(terminal: Engine, printers: list[SimPrinter]) -> dict[str, int]:
-    r = terminal_receipt.c
     with terminal.connect() as connection:
-        stored, originals, interrupted = connection.execute(
-            select(
-                func.count(),
-                func.coalesce(func.sum(case((r.reprint_number == 0, 1), else_=0)), 0),
-                func.coalesce(func.sum(r.print_interruptions), 0),
-            ).select_from(terminal_receipt)
-        ).one()
+        stored = connection.execute(select(func.count()).select_from(terminal_receipt)).scalar_one()
+        census = receipt_census(connection)
     return {
         "stored": int(stored),
-        # One original per copy of each approved money-moving attempt (invariant `receipt`);
-        # copies are reprints and prints repeated, marked, after a crash cut one off.
-        "originals": int(originals),
-        "reprints": int(stored) - int(originals),
-        "copies_after_interrupted_prints": int(interrupted),
+        **census,
         "printed": sum(sum(printer.paper.values()) for printer in printers),
         "prints_refused_by_faulty_printers": sum(printer.refused for printer in printers),
         "printed_after_the_printer_was_fixed": sum(printer.printed_late for printer in printers),
