@@ -172,7 +172,7 @@ class PrinterServer:
                 writer.write(json.dumps(reply).encode() + b"\n")
                 await writer.drain()
         except ConnectionError:
-            pass
+            pass  # the client hung up: its session simply ends
         finally:
             self._clients.discard(writer)
             writer.close()
@@ -183,7 +183,7 @@ class PrinterServer:
         try:
             match words:
                 case ["status"]:
-                    pass
+                    pass  # the reply below is the status
                 case ["fault", fault]:
                     self.state.set(fault)
                 case ["clear"]:

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 
 from pospay.audit import AgreementReport, check_agreement
@@ -92,6 +93,8 @@ class TerminalProc:
     config: TerminalConfig
     cashier: Cashier
     printer: SimPrinter
+    # Signs the terminal's receipts; drawn from the seed, kept across its restarts.
+    receipt_key: Ed25519PrivateKey
     terminal: Terminal | None = None
     link: SimHostLink | None = None
     finished: asyncio.Event = field(default_factory=asyncio.Event)
@@ -271,6 +274,7 @@ class World:
             config,
             cashier,
             SimPrinter(self.faults),
+            Ed25519PrivateKey.from_private_bytes(self._bytes.randbytes(32)),
         )
 
     def _terminal_boot(
@@ -286,6 +290,7 @@ class World:
                 clock,
                 proc.printer,
                 unpredictable=self._bytes.randbytes,
+                receipt_key=proc.receipt_key,
             )
             await terminal.open()
             proc.node.up = True
