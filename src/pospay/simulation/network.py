@@ -44,6 +44,8 @@ class Network:
         self._held: dict[str, bytes] = {}
         self.lost_to_partitions = 0
         self.refused = 0
+        # Responses that came when no exchange waited for them (late or duplicated).
+        self.responses_discarded = 0
 
     def link(self, terminal_id: str) -> SimHostLink:
         return SimHostLink(self, terminal_id)
@@ -142,7 +144,6 @@ class SimHostLink:
         self._network = network
         self.terminal_id = terminal_id
         self._waiting: dict[str, asyncio.Future[Message]] = {}
-        self.discarded = 0
 
     async def exchange(self, request: Message, *, timeout: float) -> Message:
         data = encode(request)
@@ -165,11 +166,11 @@ class SimHostLink:
         try:
             response = decode(data)
         except MessageFormatError:
-            self.discarded += 1
+            self._network.responses_discarded += 1
             return
         waiter = self._waiting.get(response.get("11", ""))
         if waiter is None or waiter.done() or response.get("41") != self.terminal_id:
-            self.discarded += 1  # late or duplicated: nobody waits for it any more
+            self._network.responses_discarded += 1  # late or duplicated: nobody waits
             return
         waiter.set_result(response)
 

@@ -100,8 +100,18 @@ class Node:
         asyncio.get_running_loop().call_later(self._restart_after(), self._launch)
         return NodeCrashed(f"{self.name}: {fault.value}")
 
+    async def stop(self) -> None:
+        """End the process for good (the run is over): its tasks are cancelled."""
+        self.up = False
+        self._boot = None
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def _launch(self) -> None:
-        assert self._boot is not None
+        if self._boot is None:
+            return  # stopped for good while down
         self.spawn(self._booting(self._boot))
 
     async def _booting(self, boot: Boot) -> None:

@@ -198,8 +198,10 @@ class World:
         for proc in terminals:
             await proc.finished.wait()
         await self._quiesce(host, issuer, terminals)
-        agreement = check_agreement(engines["terminal"], engines["host"], engines["issuer"])
         nodes = [issuer.node, host.node, *(proc.node for proc in terminals)]
+        for node in nodes:
+            await node.stop()
+        agreement = check_agreement(engines["terminal"], engines["host"], engines["issuer"])
         return WorldResult(
             agreement=agreement,
             engines=engines,
@@ -216,7 +218,7 @@ class World:
             printers=[proc.printer for proc in terminals],
             virtual_seconds=round(loop.time(), 3),
             messages_lost_to_partitions=network.lost_to_partitions,
-            responses_discarded=sum(p.link.discarded for p in terminals if p.link is not None),
+            responses_discarded=network.responses_discarded,
         )
 
     async def _quiesce(
