@@ -7,6 +7,7 @@ import typer
 from pospay.cli.chaos import chaos
 from pospay.cli.demo import demo
 from pospay.cli.printer import printer_app
+from pospay.cli.qr import qr_app
 from pospay.cli.receipt import receipt
 from pospay.cli.serve import serve
 
@@ -21,6 +22,7 @@ app.command()(serve)
 app.command()(chaos)
 app.add_typer(printer_app)
 app.add_typer(receipt, name="receipt")
+app.add_typer(qr_app, name="qr")
 
 
 def main() -> None:

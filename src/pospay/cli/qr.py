@@ -1,0 +1,125 @@
+"""`pospay qr check`: what is wrong with a QR payment code, for a cashier.
+
+    pospay qr check PAYLOAD-or-IMAGE [--amount A --currency C] [--json]
+
+An argument naming an existing file is read as an image and its QR code decoded with
+zxing-cpp; anything else is the payload itself (an EMVCo merchant-presented payload or a
+customer's payment code). The verdict comes from `pospay.qr.diagnosis.check`. Exit 0 only
+for a usable code, 1 for a refused or unreadable one, 2 for bad usage.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+import zxingcpp
+from PIL import Image, UnidentifiedImageError
+
+from pospay.errors import BadInput
+from pospay.money import Money
+from pospay.qr.diagnosis import Verdict, check, unreadable
+
+qr_app = typer.Typer(name="qr", help="QR payment codes: check why one fails.", no_args_is_help=True)
+
+_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+@qr_app.command("check")
+def check_command(
+    code: Annotated[
+        str, typer.Argument(help="The payload as text, or the path of an image of the code.")
+    ],
+    amount: Annotated[
+        str | None,
+        typer.Option(help="The sale's amount in major units, e.g. 12.50 (needs --currency)."),
+    ] = None,
+    currency: Annotated[
+        str | None, typer.Option(help="The sale's ISO 4217 currency, e.g. CNY.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
+) -> None:
+    """Say whether a QR code can be used for this sale and, if not, exactly why."""
+    sale = _sale(amount, currency)
+    path = Path(code)
+    if path.is_file():
+        payload, failure = _decode_image(path)
+        source = "image"
+    elif path.suffix.lower() in _IMAGE_SUFFIXES:
+        _usage(f"no such image file: {code}")
+    else:
+        payload, failure, source = code, None, "payload"
+    if payload is None:
+        verdict = unreadable(failure or "no QR code found")
+    else:
+        try:
+            verdict = check(payload, amount=sale, currency=currency, now=datetime.now(UTC))
+        except BadInput as error:
+            _usage(str(error))
+    _show(verdict, source, as_json)
+    raise typer.Exit(0 if verdict.usable else 1)
+
+
+def _sale(amount: str | None, currency: str | None) -> Money | None:
+    if amount is None:
+        if currency is not None:
+            try:
+                Money(0, currency)
+            except BadInput as error:
+                _usage(str(error))
+        return None
+    if currency is None:
+        _usage("--amount needs --currency (the amount is read in that currency's decimals)")
+    try:
+        sale = Money.parse(amount.strip(), currency)
+    except BadInput as error:
+        _usage(f"--amount: {error}")
+    if sale.minor <= 0:
+        _usage(f"--amount must be positive, not {amount}")
+    return sale
+
+
+def _decode_image(path: Path) -> tuple[str | None, str | None]:
+    """The QR text in the image, or None and why not."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            found = zxingcpp.read_barcodes(image)
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        return None, f"not a readable image: {error}"
+    texts = [
+        barcode.text
+        for barcode in found
+        if barcode.format == zxingcpp.BarcodeFormat.QRCode and barcode.valid and barcode.text
+    ]
+    if not texts:
+        return None, "no QR code could be decoded"
+    if len(texts) > 1:
+        return None, f"{len(texts)} QR codes in the image; show one at a time"
+    return texts[0], None
+
+
+def _show(verdict: Verdict, source: str, as_json: bool) -> None:
+    if as_json:
+        document = {
+            "kind": str(verdict.kind),
+            "usable": verdict.usable,
+            "source": source,
+            "message": {"zh": verdict.message_zh, "en": verdict.message_en},
+            "details": verdict.details,
+            "fields": verdict.summary,
+        }
+        typer.echo(json.dumps(document, ensure_ascii=False, indent=1))
+        return
+    typer.echo(f"{verdict.kind}: {verdict.message_zh}")
+    typer.echo(f"{' ' * len(verdict.kind)}  {verdict.message_en}")
+    for name, value in (verdict.details | verdict.summary).items():
+        typer.echo(f"  {name}: {value}")
+
+
+def _usage(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
