@@ -95,8 +95,10 @@ def test_changed_content_is_a_crc_mismatch() -> None:
         sealed(BODY + "6205"),  # a field whose length runs past the CRC
         sealed(BODY + "99"),  # two characters left over
         BODY + "6304" + crc_of(BODY + "6304") + "00",  # something after the CRC
+        BODY + "6304" + crc_of(BODY + "6304") + "6101A",  # a field after the CRC
+        BODY + "6305" + crc_of(BODY + "6304") + "0",  # a CRC of five characters
     ],
-    ids=["truncated", "length-past-end", "left-over", "after-crc"],
+    ids=["truncated", "length-past-end", "left-over", "after-crc", "field-after-crc", "crc-5"],
 )
 def test_bad_length(payload: str) -> None:
     verdict = check(payload)

@@ -48,6 +48,14 @@ def test_usable_payload_exits_0() -> None:
     assert document["kind"] == "usable"
     assert document["source"] == "payload"
     assert document["fields"]["crc"] == USABLE.payload[-4:]
+    tlv = document["tlv"]
+    assert "".join(f"{f['tag']}{len(f['value']):02d}{f['value']}" for f in tlv) == USABLE.payload
+    templates = [f for f in tlv if "children" in f]
+    assert templates
+    assert all(
+        "".join(f"{c['tag']}{len(c['value']):02d}{c['value']}" for c in f["children"]) == f["value"]
+        for f in templates
+    )
 
 
 def test_refused_payload_exits_1_with_both_languages() -> None:

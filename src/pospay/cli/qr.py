@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 import zxingcpp
@@ -22,6 +22,7 @@ from PIL import Image, UnidentifiedImageError
 from pospay.errors import BadInput
 from pospay.money import Money
 from pospay.qr.diagnosis import Verdict, check, unreadable
+from pospay.qr.emvco import Field
 
 qr_app = typer.Typer(name="qr", help="QR payment codes: check why one fails.", no_args_is_help=True)
 
@@ -111,6 +112,7 @@ def _show(verdict: Verdict, source: str, as_json: bool) -> None:
             "message": {"zh": verdict.message_zh, "en": verdict.message_en},
             "details": verdict.details,
             "fields": verdict.summary,
+            "tlv": [_field_json(f) for f in verdict.fields],
         }
         typer.echo(json.dumps(document, ensure_ascii=False, indent=1))
         return
@@ -118,6 +120,13 @@ def _show(verdict: Verdict, source: str, as_json: bool) -> None:
     typer.echo(f"{' ' * len(verdict.kind)}  {verdict.message_en}")
     for name, value in (verdict.details | verdict.summary).items():
         typer.echo(f"  {name}: {value}")
+
+
+def _field_json(field: Field) -> dict[str, Any]:
+    document: dict[str, Any] = {"tag": field.tag, "value": field.value}
+    if field.children:
+        document["children"] = [_field_json(child) for child in field.children]
+    return document
 
 
 def _usage(message: str) -> NoReturn:

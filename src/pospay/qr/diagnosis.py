@@ -171,11 +171,12 @@ def _judge(
     now: datetime | None,
 ) -> Verdict:
     by_tag = {f.tag: f for f in fields}
-    if fields[-1].tag != emvco.CRC and emvco.CRC in by_tag:
+    crc = by_tag.get(emvco.CRC)
+    if crc is not None and (fields[-1] is not crc or len(crc.value) != 4):
         return Verdict(
             VerdictKind.BAD_LENGTH,
             "校验码不在二维码末尾，数据长度有误",
-            "The code's length is wrong: the CRC (tag 63, 4 characters) is not its last field.",
+            "The code's length is wrong: the CRC (tag 63) must be its last field, 4 characters.",
             {"tag": emvco.CRC},
         )
     for tag in MANDATORY:
