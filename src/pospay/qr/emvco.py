@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pospay.errors import BadInput
-from pospay.money import Money, currency_numeric
+from pospay.money import Money, currency_exponent, currency_numeric
 
 PAYLOAD_FORMAT = "00"
 POINT_OF_INITIATION = "01"
@@ -194,7 +194,7 @@ def amount_text(amount: Money) -> str:
     """Tag 54: the amount in major units with the currency's decimals ("12.50", "1000")."""
     if amount.minor <= 0:
         raise BadInput(f"a QR amount must be positive, not {amount}")
-    return str(amount).split(" ", 1)[1]
+    return f"{amount.as_decimal():.{currency_exponent(amount.currency)}f}"
 
 
 @dataclass(frozen=True, slots=True)
