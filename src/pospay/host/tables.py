@@ -13,6 +13,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -79,6 +80,7 @@ host_journal = Table(
     Column("tombstone", String(12), nullable=True),
     UniqueConstraint("terminal_id", "stan", "transmission_at", name="uq_host_journal_request"),
     CheckConstraint("amount_minor >= 0", name="ck_host_journal_amount"),
+    Index("ix_host_journal_original", "original_id"),
 )
 
 host_terminal = Table(
@@ -131,6 +133,7 @@ host_reversal = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     UniqueConstraint("terminal_id", "stan", "transmission_at", name="uq_host_reversal_request"),
+    Index("ix_host_reversal_original", "original_id"),
 )
 
 host_settlement = Table(

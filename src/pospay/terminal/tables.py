@@ -94,6 +94,9 @@ terminal_journal = Table(
     Column("emv_atc", Integer, nullable=True),
     Column("emv_arqc", String(16), nullable=True),
     UniqueConstraint("terminal_id", "stan", "transmission_at", name="uq_terminal_journal_request"),
+    # A follow-up finds its original by voucher, and an original its follow-ups.
+    Index("ix_terminal_journal_voucher", "terminal_id", "voucher"),
+    Index("ix_terminal_journal_original", "original_id"),
 )
 
 terminal_receipt = Table(
