@@ -2,8 +2,10 @@
 
 One fault rate P scales every site. A site is a point where the real world can fail
 (a message on the terminal–host link, a call between host and issuer, a commit, a
-print); each has a weight, chosen so that at P = 0.2 roughly one attempt in five meets
-some fault and every fault kind is drawn hundreds of times in 100,000 attempts. Every
+print); each has a weight, chosen so that at P = 0.2 about six faults strike per hundred
+attempts (a partition, a crash or a broken printer then disturbs every attempt that meets
+it while it lasts). Message and printer faults are drawn hundreds of times per 100,000
+attempts; crashes are rarer (tens of host crashes per kind), and `crash_scale` raises them. Every
 draw comes from the one seeded generator, in the order the simulated world asks, so a
 seed fixes the whole history of faults.
 """
