@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -48,7 +49,7 @@ def entry_table(
     prefix: str,
     purposes: Sequence[str],
     *,
-    timestamp: TypeEngine[object] | None = None,
+    timestamp: TypeEngine[Any] | None = None,
 ) -> Table:
     """``<prefix>_entry``: one row per movement of money, at most one per (reference, purpose)."""
     allowed = ", ".join(f"'{purpose}'" for purpose in purposes)

@@ -82,7 +82,10 @@ def open_account(conn: Connection, books: Books, values: dict[str, Any]) -> bool
     """Open an account (a row of `books.account`) with a zero balance; False, changing
     nothing, when its id is already open."""
     row = values | {"balance_minor": 0}
-    return conn.execute(insert_unless_exists(conn, books.account, row)).rowcount == 1
+    # RETURNING, not the row count: PostgreSQL reports none for an INSERT SQLAlchemy
+    # asks a primary key back from.
+    inserted = insert_unless_exists(conn, books.account, row).returning(books.account.c.account_id)
+    return conn.execute(inserted).first() is not None
 
 
 def post_entry(

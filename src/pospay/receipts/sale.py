@@ -44,6 +44,7 @@ class SaleReceiptData:
     issuer: str | None = None
     acquirer: str | None = None
     chip: ChipData | None = None  # the chip's answer (chip and contactless)
+    balance: Money | None = None  # a prepaid card's balance after the attempt
 
 
 def build_sale_receipts(
@@ -79,6 +80,7 @@ def build_sale_receipts(
         issuer=sale.issuer,
         acquirer=sale.acquirer,
         chip=sale.chip,
+        balance=sale.balance,
     )
     customer = replace(
         merchant, copy=ReceiptCopy.CUSTOMER, card_display=customer_display(sale.masked_pan)

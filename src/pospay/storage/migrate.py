@@ -14,8 +14,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-Component = Literal["host", "issuer", "terminal"]
-COMPONENTS: tuple[Component, ...] = ("host", "issuer", "terminal")
+Component = Literal["host", "issuer", "terminal", "prepaid"]
+# The prepaid programme's tables live in the host's database: the host is their issuer.
+COMPONENTS: tuple[Component, ...] = ("host", "issuer", "terminal", "prepaid")
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 

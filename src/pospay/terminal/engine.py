@@ -50,6 +50,7 @@ from pospay.errors import (
     OriginalNotFound,
     OutcomeUnknown,
 )
+from pospay.iso8583 import Message
 from pospay.iso8583.fields import (
     transmission_field,
 )
@@ -73,6 +74,7 @@ from pospay.terminal.config import TerminalConfig
 from pospay.terminal.link import HostLink
 from pospay.terminal.operators import Credentials, Operator, Operators, SupervisorPolicy
 from pospay.terminal.outcome import Outcome
+from pospay.terminal.prepaid import PrepaidCounter
 from pospay.terminal.printing import DrainResult, PendingPrint, ReceiptSpooler
 from pospay.terminal.receipt_chain import process_receipt_key
 from pospay.terminal.reprints import BOTH_COPIES, ReprintOutcome, Reprints
@@ -131,6 +133,17 @@ class Terminal:
         self._unpredictable = unpredictable
         # Where each attempt's own reference (`local_ref`) comes from.
         self._new_reference = new_reference or (lambda: unpredictable(16).hex())
+        # Issue, activate, top up, freeze and unfreeze prepaid cards (`terminal.prepaid`).
+        self.prepaid = PrepaidCounter(
+            lambda kind, card, amount, operator, extra: self._card_attempt(
+                kind, card, amount, operator=operator, extra=extra
+            ),
+            lambda card, amount, operator: self.sale(card, amount, operator=operator),
+            lambda voucher, operator, supervisor: self.void(
+                voucher, operator=operator, supervisor=supervisor
+            ),
+            config.currency,
+        )
 
     async def open(self) -> None:
         """Create the terminal's counters on first start, and queue a reversal for every
@@ -372,6 +385,7 @@ class Terminal:
         operator: str | None = None,
         supervisor: Credentials | None = None,
         target_pan: str | None = None,
+        extra: Message | None = None,
     ) -> Outcome:
         supervisor_id = await self.require(kind, supervisor)
         await self._before_attempt()
@@ -398,6 +412,7 @@ class Terminal:
         )
         if target_pan is not None:
             request["103"] = target_pan
+        request |= extra or {}
         chip = None if card.icc is None or emv is None else (card.icc, emv)
         return await self._settler.exchange(row, request, chip)
 
