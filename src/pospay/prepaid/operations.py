@@ -86,8 +86,8 @@ def answer_request(
         amount=request.amount,
     )
     if request.icc_data is not None:
-        refusal = Refusal("12", "a prepaid card has no chip: read its stripe or key it in")
-        return _store(conn, record, _declined(request.reference, refusal), now)
+        chip = Refusal("12", "a prepaid card has no chip: read its stripe or key it in")
+        return _store(conn, record, _declined(request.reference, chip), now)
     if request.kind is Kind.PREPAID_ISSUE:
         return _issue(conn, desk, request, record, pan_ref, now)
     card = cards.lock_card(conn, account_id)
