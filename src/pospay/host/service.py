@@ -264,10 +264,13 @@ class HostService:
                 decline = funding_refusal(record, sale)
                 if sale is not None and decline is None:
                     entry = dataclasses.replace(record, original_id=sale.id)
-            if (decline is None or follow_up) and not journal.is_signed_in(
-                connection, record.terminal_id, record.merchant_id
-            ):
-                decline = ("58", "terminal has not signed in under this merchant")
+            if decline is None or follow_up:
+                decline = (
+                    journal.admission(
+                        connection, record.terminal_id, record.merchant_id, record.batch
+                    )
+                    or decline
+                )
             if decline is not None:
                 code, reason = decline
                 return journal.record_local_decline(connection, entry, code, reason, now)

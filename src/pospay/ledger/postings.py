@@ -10,6 +10,8 @@ above zero, also with several processes on PostgreSQL.
 Functions take a SQLAlchemy `Connection` in a transaction; they neither commit nor
 roll back the caller's work. `post_entry` runs inside a SAVEPOINT of its own, so a
 refused entry leaves nothing behind and the caller can go on to record the refusal.
+The statements every posting runs are built once per set of books (see
+`pospay.storage.prepared`).
 """
 
 from __future__ import annotations
@@ -17,9 +19,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Table, case, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
@@ -126,8 +141,8 @@ def post_entry(
             "currency": amount.currency,
             "created_at": at,
         }
-        inserted = insert_unless_exists(conn, books.entry, values)
-        entry_id = conn.execute(inserted.returning(books.entry.c.entry_id)).scalar_one_or_none()
+        inserted = _entry_unless_posted(books, conn.dialect.name)
+        entry_id = conn.execute(inserted, values).scalar_one_or_none()
         if entry_id is None:  # a concurrent transaction posted it first
             savepoint.rollback()
             return None
@@ -141,7 +156,7 @@ def post_entry(
             }
             for account, side in legs
         ]
-        conn.execute(insert(books.posting), rows)
+        conn.execute(_insert_postings(books), rows)
     except BaseException:
         savepoint.rollback()
         raise
@@ -151,9 +166,8 @@ def post_entry(
 
 def find_entry(conn: Connection, books: Books, reference: str, purpose: str) -> int | None:
     """The id of the entry for (`reference`, `purpose`), if it was posted."""
-    e = books.entry.c
-    query = select(e.entry_id).where(e.reference == reference, e.purpose == purpose)
-    entry_id = conn.execute(query).scalar_one_or_none()
+    params = {"reference": reference, "purpose": purpose}
+    entry_id = conn.execute(_entry(books), params).scalar_one_or_none()
     return None if entry_id is None else int(entry_id)
 
 
@@ -166,9 +180,7 @@ def entry_legs(conn: Connection, books: Books, entry_id: int) -> dict[str, str]:
 
 def balance(conn: Connection, books: Books, account_id: str) -> Money:
     """The balance of `account_id` on its normal side."""
-    a = books.account.c
-    query = select(a.balance_minor, a.currency).where(a.account_id == account_id)
-    row = conn.execute(query).one_or_none()
+    row = conn.execute(_balance(books), {"account_id": account_id}).one_or_none()
     if row is None:
         raise UnknownAccount(account_id)
     return Money(int(row.balance_minor), row.currency)
@@ -241,19 +253,52 @@ def _change_balance(
     conn: Connection, books: Books, account_id: str, side: str, amount: Money
 ) -> None:
     """Apply one posting to its account's balance, refusing to take it below zero."""
+    params = {"b_account": account_id, "b_currency": amount.currency, "b_amount": amount.minor}
+    if conn.execute(_balance_change(books, side), params).rowcount != 1:
+        _explain_refusal(conn, books, account_id, amount)
+
+
+@cache
+def _balance_change(books: Books, side: str) -> Update:
+    """The conditional update of one posting on `side` ("D" or "C"): it adds on the
+    account's normal side and subtracts on the other, never below zero."""
     a = books.account.c
     adds = a.normal_side == (NormalSide.DEBIT if side == "D" else NormalSide.CREDIT).value
-    change = (
+    amount = bindparam("b_amount", type_=a.balance_minor.type)
+    return (
         update(books.account)
         .where(
-            a.account_id == account_id,
-            a.currency == amount.currency,
-            or_(adds, a.balance_minor >= amount.minor),
+            a.account_id == bindparam("b_account"),
+            a.currency == bindparam("b_currency"),
+            or_(adds, a.balance_minor >= amount),
         )
-        .values(balance_minor=a.balance_minor + case((adds, amount.minor), else_=-amount.minor))
+        .values(balance_minor=a.balance_minor + case((adds, amount), else_=-amount))
     )
-    if conn.execute(change).rowcount != 1:
-        _explain_refusal(conn, books, account_id, amount)
+
+
+@cache
+def _entry(books: Books) -> Select[Any]:
+    e = books.entry.c
+    return select(e.entry_id).where(
+        e.reference == bindparam("reference"), e.purpose == bindparam("purpose")
+    )
+
+
+@cache
+def _balance(books: Books) -> Select[Any]:
+    a = books.account.c
+    return select(a.balance_minor, a.currency).where(a.account_id == bindparam("account_id"))
+
+
+@cache
+def _insert_postings(books: Books) -> Insert:
+    return insert(books.posting)
+
+
+@cache
+def _entry_unless_posted(books: Books, dialect: str) -> Insert:
+    """The entry INSERT that does nothing when its (reference, purpose) is taken."""
+    return _insert_unless_exists_in(dialect, books.entry).returning(books.entry.c.entry_id)
 
 
 def _explain_refusal(conn: Connection, books: Books, account_id: str, amount: Money) -> None:
@@ -270,9 +315,12 @@ def insert_unless_exists(conn: Connection, table: Table, values: dict[str, Any])
     On PostgreSQL a concurrent insert of the same key waits for the other transaction,
     then does nothing if it committed: the database decides who was first.
     """
-    dialect = conn.dialect.name
+    return _insert_unless_exists_in(conn.dialect.name, table).values(values)
+
+
+def _insert_unless_exists_in(dialect: str, table: Table) -> Insert:
     if dialect == "postgresql":
-        return postgresql.insert(table).values(values).on_conflict_do_nothing()
+        return postgresql.insert(table).on_conflict_do_nothing()
     if dialect == "sqlite":
-        return sqlite.insert(table).values(values).on_conflict_do_nothing()
+        return sqlite.insert(table).on_conflict_do_nothing()
     raise NotImplementedError(f"the ledger supports SQLite and PostgreSQL, not {dialect}")
