@@ -19,9 +19,10 @@ from databases import Database
 from nodes import CONFIG, host_node, terminal_node
 from pospay.audit import check_agreement
 from pospay.cards import pan_reference
+from pospay.clock import SystemClock
 from pospay.issuer.test_cards import TEST_CARDS
 from pospay.money import Money
-from pospay.prepaid import TEST_PROGRAMME, BlankCard, blank_cards
+from pospay.prepaid import TEST_PROGRAMME, BlankCard, blank_cards, expiry_after
 from pospay.prepaid.books import balance
 from pospay.prepaid.cards import card_account_id
 from pospay.printer import DirectoryPrinter
@@ -83,7 +84,8 @@ class Shop:
 async def shop(database: Database, tmp_path: Path) -> AsyncIterator[Shop]:
     printer = DirectoryPrinter(tmp_path / "receipts")
     key_dir = tmp_path / "keys"
-    stock = blank_cards(TEST_PROGRAMME, random.Random(7), 8, expiry="2912")
+    expiry = expiry_after(SystemClock().now(), 24)
+    stock = blank_cards(TEST_PROGRAMME, random.Random(7), 8, expiry=expiry)
     async with (
         host_node(database, key_dir) as host,
         terminal_node(database, host, printer, OPEN_CONFIG) as terminal,

@@ -47,7 +47,7 @@ def with_check_digit(body: str) -> str:
     """`body` (digits) followed by its Luhn check digit: a card number from its body.
 
     >>> with_check_digit("889100000000001")
-    '8891000000000018'
+    '8891000000000013'
     """
     for digit in "0123456789":
         if luhn_valid(body + digit):

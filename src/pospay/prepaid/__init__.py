@@ -12,7 +12,7 @@ what `pospay prepaid statement` and `pospay prepaid report` print.
 from pospay.prepaid.books import approved_movements, check
 from pospay.prepaid.channel import PrepaidLedger
 from pospay.prepaid.programme import TEST_PREPAID_BIN, TEST_PROGRAMME, Programme
-from pospay.prepaid.stock import BlankCard, blank_cards
+from pospay.prepaid.stock import BlankCard, blank_cards, expiry_after
 from pospay.prepaid.tables import metadata
 
 __all__ = [
@@ -24,5 +24,6 @@ __all__ = [
     "approved_movements",
     "blank_cards",
     "check",
+    "expiry_after",
     "metadata",
 ]

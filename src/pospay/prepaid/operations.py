@@ -31,11 +31,13 @@ from pospay.money import Money
 from pospay.prepaid import answers, books, cards
 from pospay.prepaid.answers import Answer, StoredAnswer
 from pospay.prepaid.programme import Programme
-from pospay.prepaid.rules import Operation, card_refusal, issue_refusal
+from pospay.prepaid.rules import NEEDS_STATUS, Operation, card_refusal, issue_refusal
 from pospay.prepaid.tables import prepaid_operation
 from pospay.security.pin import pin_offset_of_block
 from pospay.transaction import Kind
 
+# What the programme does: its own operations, and a payment, refund and inquiry.
+SUPPORTED = frozenset({Kind.PREPAID_ISSUE, *NEEDS_STATUS})
 # Status changes by operation (see `cards.STATUS_CHANGES`).
 STATUS_OPERATIONS: dict[Kind, str] = {
     Kind.PREPAID_ACTIVATE: "activate",
@@ -74,6 +76,10 @@ def answer_request(
     stored = answers.find_answer(conn, request.reference)
     if stored is not None:
         return stored.result()
+    if request.kind not in SUPPORTED:
+        unsupported = Refusal("12", f"the prepaid programme does not do {request.kind.value}")
+        record = Answer(request.kind, None, None, request.merchant_id, request.amount)
+        return _store(conn, record, _declined(request.reference, unsupported), now)
     if request.kind is Kind.REFUND:
         return _refund(conn, desk, request, now)
     pan_ref = pan_reference(request.pan, desk.pan_key)

@@ -7,7 +7,7 @@ number from them. Each card gets the programme's limits when it is issued (its o
 maximum balance and daily spending limit, kept on its account) and an expiry no later
 than `validity_months` after the month of issue.
 
->>> TEST_PROGRAMME.owns("8891000000000018")
+>>> TEST_PROGRAMME.owns("8891000000000013")
 True
 >>> TEST_PROGRAMME.owns("6212345600000012")
 False

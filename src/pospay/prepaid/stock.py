@@ -9,8 +9,9 @@ keyed reference. `blank_cards` makes such stock from a seeded generator, for the
 the chaos simulation and the tests.
 
 >>> import random
+>>> from pospay.cards import luhn_valid
+>>> from pospay.prepaid.programme import TEST_PROGRAMME
 >>> card = blank_cards(TEST_PROGRAMME, random.Random(1), 1, expiry="2912")[0]
->>> from pospay.cards import with_check_digit
 >>> TEST_PROGRAMME.owns(card.pan) and luhn_valid(card.pan)
 True
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from pospay.cards import with_check_digit
 from pospay.prepaid.programme import Programme
@@ -31,6 +33,17 @@ class BlankCard:
     pan: str = field(repr=False)
     expiry: str  # YYMM
     psn: str = "00"  # the stock is stripe-only: no chip, so PAN sequence number 00
+
+
+def expiry_after(moment: datetime, months: int) -> str:
+    """The expiry (YYMM) `months` after the month of `moment`, as stock is printed.
+
+    >>> from datetime import UTC
+    >>> expiry_after(datetime(2026, 11, 3, tzinfo=UTC), 24)
+    '2811'
+    """
+    index = moment.year * 12 + moment.month - 1 + months
+    return f"{index // 12 % 100:02d}{index % 12 + 1:02d}"
 
 
 def blank_cards(

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from pospay.audit import AgreementReport
 from pospay.audit.findings import Finding
 from pospay.audit.receipts import receipt_census
 from pospay.simulation.printer import SimPrinter
@@ -45,6 +46,8 @@ class ChaosReport:
     network: dict[str, int]
     errors: list[str]
     virtual_seconds: float
+    # The prepaid programme's books as the auditor read them back (`prepaid_summary`).
+    prepaid: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -100,6 +103,7 @@ class ChaosReport:
             "recovery": self.recovery,
             "receipts": self.receipts,
             "network": self.network,
+            "prepaid": self.prepaid,
             "virtual_seconds": self.virtual_seconds,
             "agreement": self.ok,
         }
@@ -130,7 +134,22 @@ def build_report(config: ChaosConfig, result: WorldResult) -> ChaosReport:
         },
         errors=result.errors,
         virtual_seconds=result.virtual_seconds,
+        prepaid=prepaid_summary(result.agreement),
     )
+
+
+def prepaid_summary(agreement: AgreementReport) -> dict[str, Any]:
+    """The prepaid ledger in the report: its standing movements and its zero-sum check."""
+    books = agreement.prepaid_ledger
+    if books is None:
+        return {}
+    return {
+        "movements": agreement.prepaid_movements,
+        "ledger_balanced": agreement.ledger_balanced,
+        "debits_minor": books.trial.debits_minor,
+        "credits_minor": books.trial.credits_minor,
+        "negative_balances": books.negative_balances,
+    }
 
 
 def paper_findings(terminal: Engine, printers: list[SimPrinter]) -> list[Finding]:

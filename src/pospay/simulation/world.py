@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 
 from pospay.audit import AgreementReport, check_agreement
+from pospay.channels import RoutedChannel
 from pospay.errors import OriginalNotFound, PospayError
 from pospay.host.defects import Defect
 from pospay.host.recovery import RecoveryLoop
@@ -30,16 +31,18 @@ from pospay.host.service import HostService
 from pospay.host.settings import HostSettings
 from pospay.iso8583.response_codes import BATCH_SETTLED
 from pospay.issuer import IssuerSimulator
+from pospay.prepaid import PrepaidLedger
 from pospay.simulation.channel import SimChannel
 from pospay.simulation.disk import SimulatedDisk, memory_engine
 from pospay.simulation.faults import FaultPlan, Site
 from pospay.simulation.loop import LoopClock
 from pospay.simulation.network import Network, SimHostLink
 from pospay.simulation.nodes import Node, install
+from pospay.simulation.prepaid_customers import PrepaidCustomers, run_prepaid_step
 from pospay.simulation.printer import SimPrinter
 from pospay.simulation.workload import Cashier, Step, chaos_cards
 from pospay.storage import migrate
-from pospay.storage.migrate import COMPONENTS
+from pospay.storage.migrate import DATABASES
 from pospay.terminal.card_read import CardRead
 from pospay.terminal.config import TerminalConfig
 from pospay.terminal.engine import Terminal
@@ -147,13 +150,13 @@ class World:
         loop.set_exception_handler(self._on_loop_error)
         install(loop)
         clock = LoopClock(loop)
-        engines: dict[str, Engine] = {name: memory_engine() for name in COMPONENTS}
-        for name in COMPONENTS:
-            migrate(engines[name], name)
+        engines: dict[str, Engine] = {name: memory_engine() for name in DATABASES}
+        for name, components in DATABASES.items():
+            migrate(engines[name], *components)
         issuer = IssuerProc(self._node("issuer"))
         host = HostProc(self._node("host"))
         network = Network(self.faults, host)
-        channel = SimChannel(self.faults, issuer)
+        cards = SimChannel(self.faults, issuer)
         settings = HostSettings(
             pan_key=self._bytes.randbytes(32),
             key_encryption_key=self._bytes.randbytes(32),
@@ -162,6 +165,7 @@ class World:
             defects=self.config.defects,
         )
         issuer_pan_key = self._bytes.randbytes(32)
+        prepaid_pan_key = self._bytes.randbytes(32)
 
         async def boot_issuer() -> None:
             disk = SimulatedDisk(engines["issuer"], issuer.node, self.faults, Site.ISSUER_COMMIT)
@@ -170,6 +174,8 @@ class World:
 
         async def boot_host() -> None:
             disk = SimulatedDisk(engines["host"], host.node, self.faults, Site.HOST_COMMIT)
+            # The host is the prepaid programme's issuer: its ledger is on the host's disk.
+            channel = RoutedChannel(cards, PrepaidLedger(disk, clock, prepaid_pan_key))
             recovery = RecoveryLoop(
                 disk,
                 channel,
@@ -271,7 +277,9 @@ class World:
             supervisor_kinds=frozenset(),
         )
         rng = random.Random(f"pospay-chaos:{self.config.seed}:{terminal_id}")
-        cashier = Cashier(rng, self._cards)
+        regulars = random.Random(f"pospay-chaos:{self.config.seed}:{terminal_id}:prepaid")
+        bank_cards = tuple(card for card in self._cards if card.status == "active")
+        cashier = Cashier(rng, self._cards, prepaid=PrepaidCustomers(regulars, bank_cards))
         return TerminalProc(
             self._node(f"terminal {terminal_id}"),
             config,
@@ -320,7 +328,7 @@ class World:
             self._progress(self._started)
             step = proc.cashier.next_step()
             proc.attempts += 1
-            self._steps[step.kind.value] = self._steps.get(step.kind.value, 0) + 1
+            self._steps[step.label] = self._steps.get(step.label, 0) + 1
             outcome = await self._attempt(terminal, step)
             if outcome is not None:
                 proc.cashier.told(step, outcome.voucher, outcome.approved)
@@ -346,6 +354,8 @@ class World:
 
     @staticmethod
     async def _run_step(terminal: Terminal, step: Step) -> Outcome:
+        if step.prepaid is not None:
+            return await run_prepaid_step(terminal, step.prepaid)
         if step.original is not None:
             if step.kind is Kind.VOID:
                 return await terminal.void(step.original)

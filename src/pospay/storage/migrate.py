@@ -17,6 +17,12 @@ from sqlalchemy import Engine
 Component = Literal["host", "issuer", "terminal", "prepaid"]
 # The prepaid programme's tables live in the host's database: the host is their issuer.
 COMPONENTS: tuple[Component, ...] = ("host", "issuer", "terminal", "prepaid")
+# What each party's database holds when every party has its own.
+DATABASES: dict[str, tuple[Component, ...]] = {
+    "host": ("host", "prepaid"),
+    "issuer": ("issuer",),
+    "terminal": ("terminal",),
+}
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 
