@@ -65,6 +65,20 @@ class AgreementReport:
         account, with no balance negative (true when the host keeps no prepaid ledger)."""
         return self.prepaid_ledger is None or self.prepaid_ledger.sound
 
+    def prepaid_summary(self) -> dict[str, Any]:
+        """The prepaid ledger as reports show it: its standing movements and zero-sum check
+        (empty when the host keeps no prepaid ledger)."""
+        books = self.prepaid_ledger
+        if books is None:
+            return {}
+        return {
+            "movements": self.prepaid_movements,
+            "ledger_balanced": self.ledger_balanced,
+            "debits_minor": books.trial.debits_minor,
+            "credits_minor": books.trial.credits_minor,
+            "negative_balances": books.negative_balances,
+        }
+
     @property
     def agreement(self) -> bool:
         return not self.findings

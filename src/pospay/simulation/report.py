@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from pospay.audit import AgreementReport
 from pospay.audit.findings import Finding
 from pospay.audit.receipts import receipt_census
 from pospay.simulation.printer import SimPrinter
@@ -46,7 +45,7 @@ class ChaosReport:
     network: dict[str, int]
     errors: list[str]
     virtual_seconds: float
-    # The prepaid programme's books as the auditor read them back (`prepaid_summary`).
+    # The prepaid ledger as the auditor read it back (`AgreementReport.prepaid_summary`).
     prepaid: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -134,22 +133,8 @@ def build_report(config: ChaosConfig, result: WorldResult) -> ChaosReport:
         },
         errors=result.errors,
         virtual_seconds=result.virtual_seconds,
-        prepaid=prepaid_summary(result.agreement),
+        prepaid=result.agreement.prepaid_summary(),
     )
-
-
-def prepaid_summary(agreement: AgreementReport) -> dict[str, Any]:
-    """The prepaid ledger in the report: its standing movements and its zero-sum check."""
-    books = agreement.prepaid_ledger
-    if books is None:
-        return {}
-    return {
-        "movements": agreement.prepaid_movements,
-        "ledger_balanced": agreement.ledger_balanced,
-        "debits_minor": books.trial.debits_minor,
-        "credits_minor": books.trial.credits_minor,
-        "negative_balances": books.negative_balances,
-    }
 
 
 def paper_findings(terminal: Engine, printers: list[SimPrinter]) -> list[Finding]:
