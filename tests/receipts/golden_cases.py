@@ -6,7 +6,9 @@ magnetic stripe and manual entry. Follow-ups (completion, pre-authorisation canc
 void, refund) read no card: they name their original by reference and carry its
 method (here a chip sale's) without chip data, as the terminal journal records them.
 The three ways a cardholder is verified each appear: a PIN (chip), no signature
-(a small contactless sale) and a signature line (the rest).
+(a small contactless sale) and a signature line (the rest). A prepaid card's payment,
+its top-ups (in cash and by card) and a refund to it show the card's balance after
+the attempt (the brand is "Prepaid"; the card is read by its stripe).
 
 Every input is fixed (times, numbers, and the signing key of `samples`, whose Ed25519
 signatures are deterministic), so the same case always gives the same bytes.
@@ -105,6 +107,38 @@ def _follow_up(kind: Kind, index: int) -> SaleCase:
     return SaleCase(f"{kind.value}-by-reference", sale)
 
 
+# A card of the test prepaid programme's stock (BIN 88910000), masked as the journal keeps it.
+PREPAID_DISPLAY = "889100******5679"
+PREPAID_KINDS = (Kind.SALE, Kind.PREPAID_TOP_UP, Kind.PREPAID_CARD_TOP_UP, Kind.REFUND)
+
+
+def _prepaid(kind: Kind, index: int) -> SaleCase:
+    by_reference = kind is Kind.REFUND
+    balances = {
+        Kind.SALE: 371_20,
+        Kind.PREPAID_TOP_UP: 500_00,
+        Kind.PREPAID_CARD_TOP_UP: 700_00,
+        Kind.REFUND: 400_00,
+    }
+    sale = dataclasses.replace(
+        SAMPLE_SALE,
+        kind=kind,
+        method=Method.CARD_MAGSTRIPE,
+        card_brand="Prepaid",
+        masked_pan=PREPAID_DISPLAY,
+        voucher=f"{200 + index:06d}",
+        stan=f"{300 + index:06d}",
+        rrn=f"6010117{400 + index:05d}",
+        auth_code=None if by_reference else SAMPLE_SALE.auth_code,
+        amount=Money({Kind.SALE: 128_80, Kind.REFUND: 28_80}.get(kind, 500_00), "CNY"),
+        reference=f"POS-20260101-{index:04d}",
+        signature_required=False,
+        balance=Money(balances[kind], "CNY"),
+    )
+    method = "by-reference" if by_reference else METHOD_NAMES[Method.CARD_MAGSTRIPE]
+    return SaleCase(f"prepaid-{kind.value}-{method}", sale)
+
+
 def _cases() -> tuple[SaleCase, ...]:
     cases = [
         _card_present(kind, method, index)
@@ -114,6 +148,8 @@ def _cases() -> tuple[SaleCase, ...]:
     ]
     start = len(cases) + 1
     cases += [_follow_up(kind, index) for index, kind in enumerate(FOLLOW_UP_KINDS, start)]
+    start = len(cases) + 1
+    cases += [_prepaid(kind, index) for index, kind in enumerate(PREPAID_KINDS, start)]
     return tuple(cases)
 
 
