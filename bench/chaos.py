@@ -2,9 +2,9 @@
 
 Runs `pospay.simulation.run_chaos` for each --transactions given, its shards in worker
 processes (--workers, default one per shard and core), and writes one JSON object per run
-(and the machine) to --out: wall time, and CPU time of this process and its workers. The run's report is the
-same as `pospay chaos --json` gives; the timing lives only here, because the report
-itself must not depend on the machine.
+(and the machine) to --out: wall time, and CPU time of this process and its workers. The
+run's report is the same as `pospay chaos --json` gives; the timing lives only here,
+because the report itself must not depend on the machine.
 
     python bench/chaos.py --transactions 2000 10000 --fault-rate 0.2
 """
