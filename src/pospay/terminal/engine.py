@@ -31,6 +31,10 @@ Receipts and slips a printer fault left unprinted are printed by the print queue
 (`terminal.printing`), after the reversals, before every transaction and at sign-in;
 a new attempt's receipts go through the same queue, so they print after older ones.
 Reprints (authorised, marked, audited; `terminal.reprints`) go through it too.
+
+A prepaid card pays, is refunded and is asked for its balance like any card; the
+programme's own operations (issue, activate, top up, freeze, unfreeze) are
+`Terminal.prepaid` (`terminal.prepaid`), card attempts on the same path.
 """
 
 from __future__ import annotations
