@@ -105,13 +105,8 @@ def answer_request(
             raise _Declined(refusal)
         assert card is not None
         _check_pin(conn, desk, request, card)
-        savepoint = conn.begin_nested()
-        try:
+        with conn.begin_nested():  # a refusal from here on leaves nothing of the operation
             record = _carry_out(conn, desk, request, record, card, now)
-        except BaseException:
-            savepoint.rollback()
-            raise
-        savepoint.commit()
     except _Declined as declined:
         return _store(conn, record, _declined(request.reference, declined.refusal), now)
     return _store(conn, record, _approved(conn, desk, request, account_id), now)
@@ -182,16 +177,11 @@ def _refund(conn: Connection, desk: Desk, request: CardAuthorisation, now: datet
         if refusal is not None:
             raise _Declined(refusal)
         assert card is not None
-        savepoint = conn.begin_nested()
-        try:
+        with conn.begin_nested():
             if not answers.take_undone(conn, payment.reference, request.amount.minor):
                 left = Money(payment.amount.minor - payment.undone, request.amount.currency)
                 raise _Declined(Refusal("13", f"refund of {request.amount} above the {left} left"))
             record = _carry_out(conn, desk, request, record, card, now)
-        except BaseException:
-            savepoint.rollback()
-            raise
-        savepoint.commit()
     except _Declined as declined:
         return _store(conn, record, _declined(request.reference, declined.refusal), now)
     account_id = record.account_id or ""
