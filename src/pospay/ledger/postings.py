@@ -99,8 +99,7 @@ def open_account(conn: Connection, books: Books, values: dict[str, Any]) -> bool
     row = values | {"balance_minor": 0}
     # RETURNING, not the row count: PostgreSQL reports none for an INSERT SQLAlchemy
     # asks a primary key back from.
-    inserted = insert_unless_exists(conn, books.account, row).returning(books.account.c.account_id)
-    return conn.execute(inserted).first() is not None
+    return conn.execute(_account_unless_open(books, conn.dialect.name), row).first() is not None
 
 
 def post_entry(
@@ -293,6 +292,12 @@ def _balance(books: Books) -> Select[Any]:
 @cache
 def _insert_postings(books: Books) -> Insert:
     return insert(books.posting)
+
+
+@cache
+def _account_unless_open(books: Books, dialect: str) -> Insert:
+    """The account INSERT that does nothing when the account is open already."""
+    return _insert_unless_exists_in(dialect, books.account).returning(books.account.c.account_id)
 
 
 @cache

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from pospay.channels import CardResult
 from pospay.iso8583.response_codes import APPROVED
@@ -71,35 +71,42 @@ class Answer:
     spend_day: str | None = None
 
 
-def find_answer(conn: Connection, reference: str, *, lock: bool = False) -> StoredAnswer | None:
-    """The stored answer for `reference`, if the programme has seen it (`lock`: for update)."""
-    query = select(prepaid_operation).where(prepaid_operation.c.reference == reference)
-    row = conn.execute(query.with_for_update() if lock else query).one_or_none()
+# Every request, reversal and status query reads its stored answer first; the router asks
+# for each follow-up, reversal and query of any card. Built once (`storage.prepared`).
+_ANSWER = select(prepaid_operation).where(prepaid_operation.c.reference == bindparam("b_ref"))
+_INSERT_ANSWER = insert(prepaid_operation)
+
+
+def find_answer(conn: Connection, reference: str) -> StoredAnswer | None:
+    """The stored answer for `reference`, if the programme has seen it."""
+    row = conn.execute(_ANSWER, {"b_ref": reference}).one_or_none()
     return None if row is None else _stored(row)
 
 
 def record_answer(conn: Connection, answer: Answer, result: CardResult, at: datetime) -> None:
     """Store `result`; a second answer for the same reference is refused by the primary key."""
     conn.execute(
-        insert(prepaid_operation).values(
-            reference=result.reference,
-            kind=answer.kind.value,
-            account_id=answer.account_id,
-            pan_masked=answer.pan_masked,
-            merchant_id=answer.merchant_id,
-            amount_minor=answer.amount.minor,
-            currency=answer.amount.currency,
-            response_code=result.response_code,
-            auth_code=result.auth_code,
-            balance_minor=None if result.balance is None else result.balance.minor,
-            reason=result.reason,
-            state="approved" if result.response_code == APPROVED else "declined",
-            original_reference=answer.original_reference,
-            funding_reference=answer.funding_reference,
-            status_before=answer.status_before,
-            spend_day=answer.spend_day,
-            created_at=at,
-        )
+        _INSERT_ANSWER,
+        {
+            "reference": result.reference,
+            "kind": answer.kind.value,
+            "account_id": answer.account_id,
+            "pan_masked": answer.pan_masked,
+            "merchant_id": answer.merchant_id,
+            "amount_minor": answer.amount.minor,
+            "currency": answer.amount.currency,
+            "response_code": result.response_code,
+            "auth_code": result.auth_code,
+            "balance_minor": None if result.balance is None else result.balance.minor,
+            "reason": result.reason,
+            "state": "approved" if result.response_code == APPROVED else "declined",
+            "original_reference": answer.original_reference,
+            "funding_reference": answer.funding_reference,
+            "status_before": answer.status_before,
+            "spend_day": answer.spend_day,
+            "undone_minor": 0,
+            "created_at": at,
+        },
     )
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, bindparam, select, update
 
 from pospay import ledger
 from pospay.errors import IllegalTransition
@@ -58,19 +58,22 @@ def card_account_id(pan_ref: str) -> str:
     return f"card:{pan_ref}"
 
 
+# Built once (`storage.prepared`): every operation on a card starts here.
+_CARD = select(prepaid_account).where(
+    prepaid_account.c.account_id == bindparam("b_account"), prepaid_account.c.kind == "card"
+)
+_LOCKED_CARD = _CARD.with_for_update()
+
+
 def lock_card(conn: Connection, account_id: str) -> PrepaidCard | None:
     """The card `account_id`, locked for the rest of the unit; None if never issued."""
-    a = prepaid_account.c
-    query = select(prepaid_account).where(a.account_id == account_id, a.kind == "card")
-    row = conn.execute(query.with_for_update()).one_or_none()
+    row = conn.execute(_LOCKED_CARD, {"b_account": account_id}).one_or_none()
     return None if row is None else _card(row)
 
 
 def find_card(conn: Connection, account_id: str) -> PrepaidCard | None:
     """The card `account_id`, read without a lock (statements, reports)."""
-    a = prepaid_account.c
-    query = select(prepaid_account).where(a.account_id == account_id, a.kind == "card")
-    row = conn.execute(query).one_or_none()
+    row = conn.execute(_CARD, {"b_account": account_id}).one_or_none()
     return None if row is None else _card(row)
 
 
