@@ -1,16 +1,18 @@
-"""`pospay serve`: the acquiring host and the card issuer simulator, for other terminals."""
+"""`pospay serve`: the acquiring host, the card issuer simulator and the host's prepaid
+programme, for other terminals."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from pospay.prepaid import TEST_PREPAID_BIN, TEST_PROGRAMME, Programme
 from pospay.runtime import HostNode
 from pospay.storage.database import sqlite_url
 
@@ -51,16 +53,28 @@ def serve(
             "on one database, above the channel timeout.",
         ),
     ] = 0.0,
+    prepaid_bin: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A BIN (6 to 11 digits) of the host's prepaid programme, repeatable; "
+            f"default {TEST_PREPAID_BIN}, the test programme's.",
+        ),
+    ] = None,
 ) -> None:
     """Serve terminals over ISO 8583/TCP until Ctrl-C or SIGTERM."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", force=True
     )
+    try:
+        programme = replace(TEST_PROGRAMME, bins=tuple(prepaid_bin or TEST_PROGRAMME.bins))
+    except ValueError as fault:
+        typer.echo(f"pospay serve: --prepaid-bin: {fault}", err=True)
+        raise typer.Exit(2) from None
     host_url = db or sqlite_url(data_dir / "host.db")
     issuer_url = issuer_db or (db if db else sqlite_url(data_dir / "issuer.db"))
     try:
         recovery = _Recovery(recovery_interval, recovery_grace, startup_recovery_grace)
-        asyncio.run(_serve(host_url, issuer_url, data_dir, host, iso_port, recovery))
+        asyncio.run(_serve(host_url, issuer_url, data_dir, host, iso_port, recovery, programme))
     except OSError as error:
         typer.echo(f"pospay serve: cannot listen on {host}:{iso_port}: {error}", err=True)
         raise typer.Exit(2) from None
@@ -74,7 +88,13 @@ class _Recovery:
 
 
 async def _serve(
-    host_url: str, issuer_url: str, data_dir: Path, host: str, port: int, recovery: _Recovery
+    host_url: str,
+    issuer_url: str,
+    data_dir: Path,
+    host: str,
+    port: int,
+    recovery: _Recovery,
+    programme: Programme,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -89,6 +109,7 @@ async def _serve(
         recovery_interval=recovery.interval,
         recovery_grace=recovery.grace,
         startup_recovery_grace=recovery.startup_grace,
+        programme=programme,
     ) as node:
         report = node.startup_recovery
         typer.echo(
