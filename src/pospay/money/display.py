@@ -22,9 +22,10 @@ def format_money(amount: Money, locale: str = "zh_CN") -> str:
 # A receipt shows its amount on each copy and in each rendering: formatted once.
 @lru_cache(maxsize=4096)
 def _formatted(amount: Money, locale: str) -> str:
-    return _pattern(currency_exponent(amount.currency)).apply(
+    text: str = _pattern(currency_exponent(amount.currency)).apply(
         amount.as_decimal(), _locale(locale), currency=amount.currency, currency_digits=False
     )
+    return text
 
 
 @cache
