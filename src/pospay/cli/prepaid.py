@@ -2,6 +2,7 @@
 
     pospay prepaid report --data-dir DIR [--db URL] [--json]
     pospay prepaid statement --data-dir DIR [--db URL] [--card PAN] [--json]
+    pospay prepaid limits --data-dir DIR [--db URL] [--card PAN] --max-balance A --daily-spend A
     pospay prepaid expire --data-dir DIR [--db URL]
 
 The data directory is a host's (`pospay serve --data-dir`, the demo's `--data-dir`): its
@@ -10,8 +11,10 @@ database is `host.db` (or `--db URL`), the key of the programme's card reference
 check, and exits 0 when the books balance, 1 when they do not. `statement` asks for the
 card number unless `--card` gives it (it is read, never stored, printed or logged: the
 statement shows the masked number) and prints every entry of the card with the balance
-after it; it exits 1 when the entries do not add up to the card's balance. `expire`
-runs the expiry job (`pospay.prepaid.expiry`). Each exits 2 naming the fault when there
+after it; it exits 1 when the entries do not add up to the card's balance. `limits`
+gives one card its own maximum balance and daily spending limit (amounts in major
+units of the programme's currency, e.g. 800.00). `expire` runs the expiry job
+(`pospay.prepaid.expiry`). Each exits 2 naming the fault when there
 is no such database, key or card.
 """
 
@@ -30,9 +33,10 @@ from sqlalchemy import Engine, inspect
 
 from pospay.cards import pan_reference, validate_pan
 from pospay.clock import SystemClock
-from pospay.errors import InvalidCard
+from pospay.errors import InvalidAmount, InvalidCard
 from pospay.money import Money, format_money
-from pospay.prepaid.cards import card_account_id
+from pospay.prepaid import TEST_PROGRAMME
+from pospay.prepaid.cards import card_account_id, set_limits
 from pospay.prepaid.expiry import expire_cards
 from pospay.prepaid.reports import LedgerReport, Statement, card_statement, ledger_report
 from pospay.prepaid.tables import prepaid_account
@@ -77,13 +81,7 @@ def statement(
     as_json: JsonOption = False,
 ) -> None:
     """Every entry of one card, oldest first, with the balance after each."""
-    pan = card if card is not None else typer.prompt("card number 卡号", hide_input=True)
-    try:
-        validate_pan(pan.strip())
-    except InvalidCard as fault:
-        _fail(f"not a card number: {fault}")
-    key = _key(data_dir)
-    account_id = card_account_id(pan_reference(pan.strip(), key))
+    account_id = _card_account(data_dir, card)
     with _books(data_dir, db) as engine, engine.connect() as connection:
         found = card_statement(connection, account_id)
     if found is None:
@@ -93,6 +91,35 @@ def statement(
     else:
         _print_statement(Console(), found)
     raise typer.Exit(0 if found.proven else 1)
+
+
+@prepaid_app.command()
+def limits(
+    data_dir: DataDir,
+    max_balance: Annotated[str, typer.Option(help="The card's maximum balance, e.g. 800.00.")],
+    daily_spend: Annotated[str, typer.Option(help="What it may pay in a day, e.g. 300.00.")],
+    db: DbOption = None,
+    card: Annotated[
+        str | None,
+        typer.Option(help="The card number (asked for, hidden, when not given)."),
+    ] = None,
+) -> None:
+    """Give one card its own limits: maximum balance and daily spending."""
+    amounts = []
+    for name, text in (("--max-balance", max_balance), ("--daily-spend", daily_spend)):
+        try:
+            amount = Money.parse(text, TEST_PROGRAMME.currency)
+        except InvalidAmount as fault:
+            _fail(f"{name}: {fault}")
+        if amount.minor <= 0:
+            _fail(f"{name}: a limit is a positive amount, not {text}")
+        amounts.append(amount)
+    account_id = _card_account(data_dir, card)
+    with _books(data_dir, db) as engine, engine.begin() as connection:
+        done = set_limits(connection, account_id, amounts[0], amounts[1])
+    if not done:
+        _fail("the prepaid programme never issued this card")
+    typer.echo(f"limits set: balance {format_money(amounts[0])}, daily {format_money(amounts[1])}")
 
 
 @prepaid_app.command()
@@ -117,6 +144,16 @@ def _books(data_dir: Path, db: str | None) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+def _card_account(data_dir: Path, card: str | None) -> str:
+    """The account of the card `card` names (asked for, hidden, when None)."""
+    pan = card if card is not None else typer.prompt("card number 卡号", hide_input=True)
+    try:
+        validate_pan(pan.strip())
+    except InvalidCard as fault:
+        _fail(f"not a card number: {fault}")
+    return card_account_id(pan_reference(pan.strip(), _key(data_dir)))
 
 
 def _key(data_dir: Path) -> bytes:

@@ -120,6 +120,20 @@ def change_status(conn: Connection, account_id: str, change: str, current: str) 
     return new
 
 
+def set_limits(conn: Connection, account_id: str, max_balance: Money, daily_spend: Money) -> bool:
+    """Give the card its own limits (under its lock, as any operation); False if no card.
+    A maximum below what the card holds refuses further credits and takes nothing away."""
+    if lock_card(conn, account_id) is None:
+        return False
+    a = prepaid_account.c
+    conn.execute(
+        update(prepaid_account)
+        .where(a.account_id == account_id)
+        .values(max_balance_minor=max_balance.minor, daily_spend_minor=daily_spend.minor)
+    )
+    return True
+
+
 def set_status(conn: Connection, account_id: str, status: str) -> None:
     a = prepaid_account.c
     conn.execute(update(prepaid_account).where(a.account_id == account_id).values(status=status))
