@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 import uuid
 from pathlib import Path
@@ -39,8 +38,8 @@ async def _host_once(data_dir: Path) -> None:
         pass
 
 
-def test_a_statement_names_a_bad_number_and_a_card_never_issued(tmp_path: Path) -> None:
-    asyncio.run(_host_once(tmp_path))
+async def test_a_statement_names_a_bad_number_and_a_card_never_issued(tmp_path: Path) -> None:
+    await _host_once(tmp_path)
     data = str(tmp_path)
     bad = run_pospay("prepaid", "statement", "--data-dir", data, "--card", "8891000012345678")
     assert bad.returncode == 2 and "fails the Luhn check" in bad.stderr
@@ -85,10 +84,10 @@ async def _ledger_answers(data_dir: Path, steps: list[tuple[Kind, int]]) -> list
     return codes
 
 
-def test_a_card_gets_limits_of_its_own(tmp_path: Path) -> None:
-    asyncio.run(_host_once(tmp_path))
+async def test_a_card_gets_limits_of_its_own(tmp_path: Path) -> None:
+    await _host_once(tmp_path)
     opened = [(Kind.PREPAID_ISSUE, 0), (Kind.PREPAID_ACTIVATE, 0), (Kind.PREPAID_TOP_UP, 90_00)]
-    assert asyncio.run(_ledger_answers(tmp_path, opened)) == ["00", "00", "00"]
+    assert await _ledger_answers(tmp_path, opened) == ["00", "00", "00"]
     data, card = str(tmp_path), ["--card", CARD.pan]
     bad = run_pospay(
         "prepaid",
@@ -116,4 +115,4 @@ def test_a_card_gets_limits_of_its_own(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "¥100.00" in done.stdout and CARD.pan not in done.stdout
     steps = [(Kind.PREPAID_TOP_UP, 10_01), (Kind.PREPAID_TOP_UP, 10_00), (Kind.SALE, 20_01)]
-    assert asyncio.run(_ledger_answers(tmp_path, steps)) == ["61", "00", "61"]
+    assert await _ledger_answers(tmp_path, steps) == ["61", "00", "61"]
