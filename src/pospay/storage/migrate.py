@@ -14,8 +14,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-Component = Literal["host", "issuer", "terminal"]
-COMPONENTS: tuple[Component, ...] = ("host", "issuer", "terminal")
+Component = Literal["host", "issuer", "terminal", "wallets"]
+COMPONENTS: tuple[Component, ...] = ("host", "issuer", "terminal", "wallets")
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 
