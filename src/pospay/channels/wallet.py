@@ -34,6 +34,10 @@ class WalletStatus(StrEnum):
 
 IN_PROGRESS = frozenset({WalletStatus.WAITING, WalletStatus.PAYING})
 
+# The globally unique identifier (sub-id 00) of each wallet's merchant account template
+# (EMVCo ids 26–51) in a pospay merchant-presented QR; sub-id 01 is the merchant's id there.
+MERCHANT_ACCOUNT_GUI = {Wallet.ALIPAY: "COM.POSPAY.ALIPAY", Wallet.WECHAT: "COM.POSPAY.WECHAT"}
+
 
 @dataclass(frozen=True, slots=True)
 class WalletAnswer:
@@ -67,6 +71,11 @@ class StillPaying(TimeoutError):
 class WalletChannel(Protocol):
     @property
     def wallet(self) -> Wallet: ...
+
+    @property
+    def merchant_id(self) -> str:
+        """The merchant's (the host's) id at this wallet: Alipay app_id, WeChat mch_id."""
+        ...
 
     async def pay(self, order_no: str, code: str, amount: Money, subject: str) -> WalletAnswer:
         """Take `amount` with the customer's payment code (customer-presented)."""

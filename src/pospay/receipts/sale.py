@@ -44,6 +44,10 @@ class SaleReceiptData:
     issuer: str | None = None
     acquirer: str | None = None
     chip: ChipData | None = None  # the chip's answer (chip and contactless)
+    # A QR wallet payment (`Receipt.wallet`, `wallet_order`, `payer`).
+    wallet: str | None = None
+    wallet_order: str | None = None
+    payer: str | None = None
 
 
 def build_sale_receipts(
@@ -79,8 +83,10 @@ def build_sale_receipts(
         issuer=sale.issuer,
         acquirer=sale.acquirer,
         chip=sale.chip,
+        wallet=sale.wallet,
+        wallet_order=sale.wallet_order,
+        payer=sale.payer,
     )
-    customer = replace(
-        merchant, copy=ReceiptCopy.CUSTOMER, card_display=customer_display(sale.masked_pan)
-    )
+    shown = customer_display(sale.masked_pan) if sale.masked_pan else ""
+    customer = replace(merchant, copy=ReceiptCopy.CUSTOMER, card_display=shown)
     return merchant, customer

@@ -119,7 +119,12 @@ def receipt_document(receipt: Receipt, counter: int, previous: str, key: str) ->
     if counter < 1:
         raise ValueError(f"a receipt counter starts at 1, not {counter}")
     chip = receipt.chip
-    return {
+    wallet = (
+        {}
+        if receipt.wallet is None
+        else {"wallet": receipt.wallet, "order": receipt.wallet_order, "payer": receipt.payer}
+    )
+    return wallet | {
         "format": FORMAT,
         "terminal": receipt.terminal_id,
         "counter": counter,
@@ -179,6 +184,9 @@ def receipt_of_document(document: Document) -> Receipt:
         reference=d["reference"],
         signature_required=d["signature_required"],
         reprint_number=d["reprint"],
+        wallet=d.get("wallet"),
+        wallet_order=d.get("order"),
+        payer=d.get("payer"),
     )
 
 

@@ -12,7 +12,7 @@ afterwards it runs every `recovery_interval` seconds in the background with
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -20,14 +20,21 @@ from types import TracebackType
 from sqlalchemy import Engine
 
 from pospay.channels import CardChannel
+from pospay.channels.wallet import WalletChannel
 from pospay.clock import Clock, SystemClock
+from pospay.host.notifications_http import notification_app
 from pospay.host.recovery import RecoveryLoop, RecoveryReport
 from pospay.host.server import IsoServer
 from pospay.host.service import HostService
 from pospay.host.settings import HostSettings
+from pospay.host.wallet_routing import RoutedChannel
 from pospay.issuer import IssuerSimulator
+from pospay.qr.customer_codes import Wallet
+from pospay.runtime.http_server import HttpServer
 from pospay.runtime.keys import load_or_create_key
 from pospay.storage import GroupCommitter, migrate, open_engine
+from pospay.wallets.clients import wallet_client
+from pospay.wallets.transport import HttpTransport
 
 
 @dataclass
@@ -51,6 +58,10 @@ class HostNode:
     startup_recovery_grace: float = 0.0
     # Tests put a faulty link between host and issuer here; None: the issuer itself.
     channel_for: Callable[[IssuerSimulator], CardChannel] | None = None
+    # QR wallets: the base URL of each wallet service (`pospay wallet serve`), and the
+    # port of the host's notification listener (0: a free one). None: no QR payments.
+    wallet_urls: Mapping[Wallet, str] | None = None
+    notify_port: int = 0
 
     host_engine: Engine = field(init=False)
     issuer_engine: Engine = field(init=False)
@@ -62,6 +73,8 @@ class HostNode:
     # What the start-up run of the recovery job did.
     startup_recovery: RecoveryReport = field(init=False)
     _committers: list[GroupCommitter] = field(init=False, default_factory=list)
+    notify_server: HttpServer | None = field(init=False, default=None)
+    _wallet_transports: list[HttpTransport] = field(init=False, default_factory=list)
 
     @property
     def port(self) -> int:
@@ -91,7 +104,13 @@ class HostNode:
             pan_key=load_or_create_key(self.key_dir / "issuer-pan.key"),
         )
         await self.issuer.install_test_cards()
-        channel = self.issuer if self.channel_for is None else self.channel_for(self.issuer)
+        channel: CardChannel = (
+            self.issuer if self.channel_for is None else self.channel_for(self.issuer)
+        )
+        wallets = None
+        if self.wallet_urls is not None:
+            wallets = await self._wallet_channels()
+            channel = RoutedChannel(channel, wallets, host_committer)
         self.service = service = HostService(
             host_committer,
             channel,
@@ -101,7 +120,9 @@ class HostNode:
                 key_encryption_key=load_or_create_key(self.key_dir / "host-kek.key"),
                 channel_timeout=self.channel_timeout,
             ),
+            wallets=wallets,
         )
+
         self.recovery = RecoveryLoop(
             host_committer,
             channel,
@@ -121,6 +142,24 @@ class HostNode:
             raise
         return self
 
+    async def _wallet_channels(self) -> dict[Wallet, WalletChannel]:
+        """Clients of the wallet services, told to notify the host's listener (started
+        here, first, so that its port is known)."""
+        assert self.wallet_urls is not None
+        self.notify_server = HttpServer(
+            notification_app(lambda: getattr(getattr(self, "service", None), "wallets", None)),
+            host=self.iso_host,
+            port=self.notify_port,
+        )
+        await self.notify_server.start()
+        channels: dict[Wallet, WalletChannel] = {}
+        for wallet, url in self.wallet_urls.items():
+            transport = HttpTransport(url, timeout=self.channel_timeout)
+            self._wallet_transports.append(transport)
+            notify_url = f"{self.notify_server.url}/notify/{wallet.value}"
+            channels[wallet] = wallet_client(wallet, transport, self.clock, notify_url)
+        return channels
+
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
@@ -129,6 +168,10 @@ class HostNode:
     ) -> None:
         await self.recovery.stop()
         await self.server.stop()
+        if self.notify_server is not None:
+            await self.notify_server.stop()
+        for transport in self._wallet_transports:
+            await transport.aclose()
         for committer in self._committers:
             await committer.stop()
         self.host_engine.dispose()

@@ -308,6 +308,7 @@ class AlipayClient:
     ) -> None:
         self._transport = transport
         self._app_id = app_id
+        self.merchant_id = app_id
         self._clock = clock
         self._keys = keys or merchant_alipay_keys()
         self._notify_url = notify_url

@@ -273,6 +273,7 @@ class WechatClient:
     ) -> None:
         self._transport = transport
         self._ids = {"appid": app_id, "mch_id": mch_id}
+        self.merchant_id = mch_id
         self._key = api_key
         self._nonce = nonce
         self._notify_url = notify_url
