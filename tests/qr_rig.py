@@ -91,7 +91,9 @@ class Phone:
     def show(self, payload: str, expires_at: datetime) -> None:
         self.shown.append(payload)
         if self.payer is not None:
-            self.scans.append(asyncio.get_running_loop().create_task(self._scan(payload)))
+            scan = asyncio.get_running_loop().create_task(self._scan(payload))
+            self.scans.append(scan)
+            self.shop.pending.append(scan)
 
     def clear(self) -> None:
         return None
@@ -117,6 +119,9 @@ class Shop:
     notifier: Notifier
     gateways: dict[Wallet, Any]
     notifications: list[tuple[int, str]] = field(default_factory=list)
+    # What happens within the terminal's next pause (a customer scanning the QR): the
+    # terminal's sleep waits for it, as a customer faster than the poll interval would.
+    pending: list[asyncio.Task[Any]] = field(default_factory=list)
     _serial: int = 10**11
 
     def code(self, wallet: Wallet, payer: str) -> str:
@@ -185,8 +190,12 @@ async def open_shop(database: Database, key_dir: Path, **config: Any) -> AsyncIt
     engine = database.engine()
     migrate(engine, "host", "issuer", "terminal", "wallets")
     clock = ManualClock()
+    shops: list[Shop] = []
 
     async def sleep(seconds: float) -> None:
+        for shop in shops:
+            pending, shop.pending = shop.pending, []
+            await asyncio.gather(*pending)
         clock.advance(seconds)
         await asyncio.sleep(0)
 
@@ -227,6 +236,7 @@ async def open_shop(database: Database, key_dir: Path, **config: Any) -> AsyncIt
             gateways,
         )
         shop.notifier = Notifier(core, gateways, shop.deliver)
+        shops.append(shop)
         await terminal.open()
         assert await terminal.sign_in() == "00"
         yield shop

@@ -21,8 +21,19 @@ from pospay.wallets.tables import wallet_order, wallet_payer, wallet_refund
 
 
 def wallet_movements(connection: Connection) -> dict[str, Money]:
-    """The standing money of every host reference at the wallets, by RRN."""
-    return {reference[2:]: money for (_, reference), money in movements(connection).items()}
+    """The standing money of every host reference at the wallets, by RRN. A void (refund
+    number `PV…`) takes its sale out and stands for nothing itself, as at the issuer."""
+    standing = dict(movements(connection))
+    o, r = wallet_order.c, wallet_refund.c
+    voids = connection.execute(
+        select(r.wallet, r.refund_no, o.order_no)
+        .join(wallet_order, o.id == r.order_id)
+        .where(r.status == "done", r.refund_no.like("PV%"))
+    )
+    for void in voids:
+        standing.pop((void.wallet, void.refund_no), None)
+        standing.pop((void.wallet, void.order_no), None)
+    return {reference[2:]: money for (_, reference), money in standing.items()}
 
 
 def wallet_ledger_findings(connection: Connection) -> list[Finding]:

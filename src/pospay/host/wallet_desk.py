@@ -29,7 +29,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, select, update
@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 
 QR_ENTRY = {ENTRY_MODES[method][:2]: method for method in (Method.QR_CUSTOMER, Method.QR_MERCHANT)}
 SUBJECT = "pospay"
+CLOSE_GRACE = timedelta(seconds=10)
 
 
 def is_qr_request(request: Message) -> bool:
@@ -168,7 +169,10 @@ class WalletDesk:
                 call = channel.pay(row.wallet_order, code, amount, SUBJECT)
             else:
                 assert expires_at is not None
-                call = channel.precreate(row.wallet_order, amount, SUBJECT, expires_at)
+                # The wallet keeps the order a little longer than the QR shows it: the
+                # terminal's own cancel at the expiry decides, not a race with the wallet.
+                closes = expires_at + CLOSE_GRACE
+                call = channel.precreate(row.wallet_order, amount, SUBJECT, closes)
             answer: WalletAnswer | None = await asyncio.wait_for(
                 call, self._settings.channel_timeout
             )

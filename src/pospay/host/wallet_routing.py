@@ -10,8 +10,8 @@ channel and a QR attempt to its wallet, translating as the wallet's API needs:
   so recovery leaves it for a later run); `reverse` cancels it (closed if unpaid, revoked
   if paid; a number never seen is fenced, so a late payment under it is refused);
 - a void or refund of a QR sale is a refund at the wallet under `refund_number(rrn)`
-  (a void gives back the whole sale, like a full refund): `authorise` makes it, `query`
-  asks for it, `reverse` takes it back (the simulator's extension, `wallets.core`).
+  (`PV` for a void: the whole sale back; `PR` for a refund): `authorise` makes it,
+  `query` asks for it, `reverse` takes it back (the simulator's extension, `wallets.core`).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from pospay.host import journal
 from pospay.iso8583.response_codes import APPROVED
 from pospay.qr.customer_codes import Wallet
 from pospay.storage import Committer
+from pospay.transaction import Kind
 
 DO_NOT_HONOUR, INSUFFICIENT, INVALID_CODE, NOT_ALLOWED = "05", "51", "14", "12"
 # Why a wallet did not take the money, as a response code of the link.
@@ -50,9 +51,10 @@ def order_number(rrn: str) -> str:
     return f"PP{rrn}"
 
 
-def refund_number(rrn: str) -> str:
-    """The host's refund number at the wallet for the void or refund with this RRN."""
-    return f"PR{rrn}"
+def refund_number(rrn: str, kind: Kind = Kind.REFUND) -> str:
+    """The host's refund number at the wallet for the refund (`PR`) or void (`PV`: the
+    whole sale given back, which takes the sale out, as a card void does) with this RRN."""
+    return f"{'PV' if kind is Kind.VOID else 'PR'}{rrn}"
 
 
 def approval_code(answer: WalletAnswer) -> str | None:
@@ -95,7 +97,9 @@ class RoutedChannel:
             return await self._card.authorise(request)
         wallet = self._wallets[Wallet(original.wallet)]
         answer = await wallet.refund(
-            order_number(original.rrn), refund_number(request.reference), request.amount
+            order_number(original.rrn),
+            refund_number(request.reference, request.kind),
+            request.amount,
         )
         return refund_result(request.reference, answer)
 
@@ -106,7 +110,7 @@ class RoutedChannel:
         if row.original_id is None:
             order = await wallet.cancel(order_number(reference))
             return CardResult(reference, APPROVED, None, None, f"cancelled: {order.status.value}")
-        refund = await wallet.cancel_refund(refund_number(reference))
+        refund = await wallet.cancel_refund(refund_number(reference, Kind(row.kind)))
         if refund.status == "done":
             return CardResult(reference, NOT_ALLOWED, None, None, "the refund cannot be undone")
         return CardResult(reference, APPROVED, None, None, f"refund {refund.status}")
@@ -116,7 +120,7 @@ class RoutedChannel:
         if row is None or wallet is None:
             return await self._card.query(reference)
         if row.original_id is not None:
-            refund = await wallet.query_refund(refund_number(reference))
+            refund = await wallet.query_refund(refund_number(reference, Kind(row.kind)))
             return None if refund is None else refund_result(reference, refund)
         order = await wallet.query(order_number(reference))
         if order is None:
