@@ -63,11 +63,6 @@ class RefundAnswer:
     reason: str = ""
 
 
-class StillPaying(TimeoutError):
-    """The wallet has not finished the order (the payer is still paying, or the QR is
-    still shown): like no answer yet, the caller leaves it for later."""
-
-
 class WalletChannel(Protocol):
     @property
     def wallet(self) -> Wallet: ...

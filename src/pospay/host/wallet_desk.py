@@ -36,7 +36,7 @@ from sqlalchemy import Connection, Row, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pospay.channels import CardResult
-from pospay.channels.wallet import IN_PROGRESS, WalletAnswer, WalletChannel
+from pospay.channels.wallet import IN_PROGRESS, WalletAnswer, WalletChannel, WalletStatus
 from pospay.clock import Clock
 from pospay.errors import BadInput, IllegalTransition, LinkError, MessageFormatError
 from pospay.host import journal
@@ -237,6 +237,9 @@ class WalletDesk:
         )
         if row is None:
             return NotificationAnswer(404, b"", f"no order {answer.order_no}")
+        if answer.status is not WalletStatus.PAID:
+            # A closed order is notified too (it was cancelled): nothing to record.
+            return NotificationAnswer(200, _ACK[wallet], f"{answer.status.value}: nothing to do")
         if State(row.state) is State.SENT:
             await self._record_answer(row, answer)
             return NotificationAnswer(200, _ACK[wallet], "recorded")

@@ -6,9 +6,10 @@ journal row through `reverse(rrn)` and `query(rrn)`; the follow-ups (void, refun
 channel and a QR attempt to its wallet, translating as the wallet's API needs:
 
 - a QR sale is the order `order_number(rrn)` at its wallet: `query` asks for it (PAID is
-  approved, a failed or closed order declined, one still being paid raises `StillPaying`,
-  so recovery leaves it for a later run); `reverse` cancels it (closed if unpaid, revoked
-  if paid; a number never seen is fenced, so a late payment under it is refused);
+  approved, a failed or closed order declined, one still being paid is answered
+  `STILL_PAYING` (09), which the recovery job leaves for a later run); `reverse` cancels
+  it (closed if unpaid, revoked if paid; a number never seen is fenced, so a late
+  payment under it is refused);
 - a void or refund of a QR sale is a refund at the wallet under `refund_number(rrn)`
   (`PV` for a void: the whole sale back; `PR` for a refund): `authorise` makes it,
   `query` asks for it, `reverse` takes it back (the simulator's extension, `wallets.core`).
@@ -25,7 +26,6 @@ from pospay.channels import CardAuthorisation, CardChannel, CardResult
 from pospay.channels.wallet import (
     IN_PROGRESS,
     RefundAnswer,
-    StillPaying,
     WalletAnswer,
     WalletChannel,
     WalletStatus,
@@ -37,6 +37,7 @@ from pospay.storage import Committer
 from pospay.transaction import Kind
 
 DO_NOT_HONOUR, INSUFFICIENT, INVALID_CODE, NOT_ALLOWED = "05", "51", "14", "12"
+STILL_PAYING = "09"  # a query's answer for an order its payer has not finished
 # Why a wallet did not take the money, as a response code of the link.
 FAILURE_CODES = {
     "insufficient": INSUFFICIENT,
@@ -126,7 +127,8 @@ class RoutedChannel:
         if order is None:
             return None
         if order.status in IN_PROGRESS:
-            raise StillPaying(f"{order.wallet.value} order {order.order_no} is {order.status}")
+            reason = f"{order.wallet.value} order {order.order_no} is {order.status.value}"
+            return CardResult(reference, STILL_PAYING, None, None, reason)
         return card_result(reference, order)
 
     async def _row(self, rrn: str) -> Row[Any] | None:

@@ -374,7 +374,11 @@ class AlipayClient:
         text = signing_string(params, ("sign", "sign_type"))
         if not rsa2_verify(self._keys.peer, text, params.get("sign", "")):
             raise BadSignature("the notification's RSA2 signature does not verify")
-        status = WalletStatus.PAID if params.get("trade_status") == "TRADE_SUCCESS" else None
+        status = {
+            "TRADE_SUCCESS": WalletStatus.PAID,
+            "TRADE_FINISHED": WalletStatus.PAID,
+            "TRADE_CLOSED": WalletStatus.CLOSED,
+        }.get(params.get("trade_status", ""))
         if status is None or "out_trade_no" not in params:
             raise BadInput(f"a notification of trade status {params.get('trade_status')!r}")
         return WalletAnswer(

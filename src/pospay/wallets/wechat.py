@@ -126,7 +126,8 @@ class WechatGateway:
         order = due.order
         fields = {
             "return_code": "SUCCESS",
-            "result_code": "SUCCESS",
+            "result_code": "SUCCESS" if order.status is WalletStatus.PAID else "FAIL",
+            "trade_state": _TRADE_STATE[order.status],
             "mch_id": order.merchant_id,
             "nonce_str": f"n{due.notification_id}x{due.attempts}",
             "out_trade_no": order.order_no,
@@ -348,12 +349,15 @@ class WechatClient:
         fields = from_xml(body)
         if not wechat_verify(fields, self._key):
             raise BadSignature("the notification's HMAC-SHA256 signature does not verify")
-        if fields.get("result_code") != "SUCCESS" or "out_trade_no" not in fields:
-            raise BadInput("a notification that reports no payment")
+        if "out_trade_no" not in fields:
+            raise BadInput("a notification that names no order")
+        paid = fields.get("result_code") == "SUCCESS"
         return WalletAnswer(
             Wallet.WECHAT,
             fields["out_trade_no"],
-            WalletStatus.PAID,
+            WalletStatus.PAID
+            if paid
+            else _STATE_OF.get(fields.get("trade_state", ""), WalletStatus.CLOSED),
             _fen(fields.get("total_fee", "0")),
             trade_no=fields.get("transaction_id") or None,
             payer_masked=fields.get("openid") or None,
