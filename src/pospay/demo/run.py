@@ -1,5 +1,6 @@
-"""Running the demo: host, issuer simulator and one terminal on SQLite files, over real TCP,
-printing on the virtual network printer (`demo.printer`).
+"""Running the demo: host, issuer simulator, the wallet simulators and one terminal on
+SQLite files, over real TCP and HTTP, printing on the virtual network printer
+(`demo.printer`); the QR payments' customers pay from a phone (`demo.phone`).
 
 With `faults`, the fixed fault script of `demo.faults` is injected at the terminal's
 edges (its link to the host, its printer); the faulted sales are checked against the
@@ -13,6 +14,7 @@ after everything has stopped, never assumed from the terminal's own view.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,10 +25,13 @@ from pospay.audit import AgreementReport, check_agreement
 from pospay.audit.receipts import receipt_census
 from pospay.clock import SystemClock
 from pospay.demo.faults import Fault, FaultScript, FaultyLink, PrinterWatch, fault_script
+from pospay.demo.phone import DemoPhone
 from pospay.demo.printer import DemoPrinter, PrinterKind, demo_printer
 from pospay.demo.recovery import FaultedAttempt, Recovery
 from pospay.demo.trading_day import PlannedAttempt, plan_trading_day
+from pospay.qr.customer_codes import Wallet
 from pospay.runtime import HostNode, TerminalNode
+from pospay.runtime.wallet_node import WalletNode
 from pospay.storage import open_engine
 from pospay.storage.database import sqlite_url
 from pospay.terminal.card_read import CardRead
@@ -36,7 +41,8 @@ from pospay.terminal.link import HostLink
 from pospay.terminal.operators import Credentials, Role
 from pospay.terminal.outcome import Outcome
 from pospay.terminal.settlement import SettlementOutcome
-from pospay.transaction import Kind
+from pospay.transaction import Kind, Method
+from pospay.wallets.payers import code_for
 
 # The demo shop's operator passwords: demo data, printed in the README, never a real secret.
 DEMO_PASSWORDS = {"00": "admin-0000", "09": "super-0909", "01": "cashier-0101"}
@@ -167,7 +173,10 @@ async def _run(
     on_start: Callable[[int], None],
     on_attempt: Callable[[PlannedAttempt], None],
 ) -> DemoResult:
-    urls = {name: sqlite_url(data_dir / f"{name}.db") for name in ("host", "issuer", "terminal")}
+    urls = {
+        name: sqlite_url(data_dir / f"{name}.db")
+        for name in ("host", "issuer", "terminal", "wallets")
+    }
     plan = plan_trading_day(seed)
     script = fault_script(plan) if faults else None
     on_start(len(plan) + 1)  # the attempts, then settlement
@@ -181,7 +190,19 @@ async def _run(
         links.append(FaultyLink(inner))
         return links[-1]
 
-    async with HostNode(urls["host"], urls["issuer"], data_dir / "keys", iso_port=0) as host:
+    async with (
+        WalletNode(urls["wallets"], notify_interval=0.5) as wallets,
+        HostNode(
+            urls["host"],
+            urls["issuer"],
+            data_dir / "keys",
+            iso_port=0,
+            wallet_urls={
+                wallet: wallets.url_of(wallet) for wallet in (Wallet.ALIPAY, Wallet.WECHAT)
+            },
+        ) as host,
+    ):
+        wallet_urls = {wallet: wallets.url_of(wallet) for wallet in (Wallet.ALIPAY, Wallet.WECHAT)}
         node = TerminalNode(
             DEMO_TERMINAL,
             urls["terminal"],
@@ -198,7 +219,7 @@ async def _run(
             vouchers: list[str] = []
             for position, planned in enumerate(plan):
                 fault = await _inject(terminal, script, position, links, device, result)
-                outcome = await _perform(terminal, planned, vouchers, supervisor)
+                outcome = await _perform(terminal, planned, vouchers, supervisor, wallet_urls)
                 vouchers.append(outcome.voucher)
                 result.count(planned, outcome, fault)
                 if fault is not None and result.recovery is not None:
@@ -221,7 +242,9 @@ async def _run(
             on_attempt(plan[-1])
     engines = {name: open_engine(url) for name, url in urls.items()}
     try:
-        result.report = check_agreement(engines["terminal"], engines["host"], engines["issuer"])
+        result.report = check_agreement(
+            engines["terminal"], engines["host"], engines["issuer"], wallets=engines["wallets"]
+        )
         with engines["terminal"].connect() as connection:
             result.receipt_census = receipt_census(connection)
         if result.recovery is not None:
@@ -294,8 +317,14 @@ async def _staff(terminal: Terminal) -> Credentials:
 
 
 async def _perform(
-    terminal: Terminal, planned: PlannedAttempt, vouchers: list[str], supervisor: Credentials
+    terminal: Terminal,
+    planned: PlannedAttempt,
+    vouchers: list[str],
+    supervisor: Credentials,
+    wallet_urls: dict[Wallet, str],
 ) -> Outcome:
+    if planned.wallet is not None and planned.payer is not None:
+        return await pay_by_qr(terminal, planned, wallet_urls[planned.wallet])
     if planned.follows is not None:
         original = vouchers[planned.follows]
         if planned.kind is Kind.VOID:
@@ -314,6 +343,18 @@ async def _perform(
         assert planned.target_pan is not None
         return await terminal.transfer(card, planned.target_pan, planned.amount)
     return await terminal.sale(card, planned.amount)
+
+
+async def pay_by_qr(terminal: Terminal, planned: PlannedAttempt, wallet_url: str) -> Outcome:
+    """A QR sale of the plan: the payer's code scanned (a fresh one, as an app shows), or
+    the terminal's QR shown to the payer's phone."""
+    assert planned.wallet is not None and planned.payer is not None
+    if planned.method is Method.QR_CUSTOMER:
+        changing = f"{secrets.randbelow(10**12):012d}"
+        code = code_for(planned.wallet, planned.payer, changing)
+        return await terminal.pay_by_code(code, planned.amount)
+    phone = DemoPhone(wallet_url, planned.payer)
+    return await terminal.pay_by_qr(planned.wallet, planned.amount, phone)
 
 
 def card_read(planned: PlannedAttempt) -> CardRead:

@@ -239,3 +239,11 @@ SALE_SLIP: Layout = (
     ),
     QrCode(Label("电子签名验证", "E-RECEIPT VERIFICATION"), Value.SEAL),
 )
+
+# A QR wallet payment's slip: the sale slip, acknowledging a wallet payment, not a card's.
+QR_SALE_SLIP: Layout = tuple(
+    Paragraph(Label("本人确认以上交易，款项已由钱包支付", "I ACKNOWLEDGE THIS WALLET PAYMENT"))
+    if isinstance(element, Paragraph)
+    else element
+    for element in SALE_SLIP
+)
