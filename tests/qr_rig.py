@@ -118,6 +118,7 @@ class Shop:
     committer: GroupCommitter
     notifier: Notifier
     gateways: dict[Wallet, Any]
+    wallets: dict[Wallet, Any]
     notifications: list[tuple[int, str]] = field(default_factory=list)
     # What happens within the terminal's next pause (a customer scanning the QR): the
     # terminal's sleep waits for it, as a customer faster than the poll interval would.
@@ -186,10 +187,12 @@ def cny(minor: int) -> Money:
 
 
 @asynccontextmanager
-async def open_shop(database: Database, key_dir: Path, **config: Any) -> AsyncIterator[Shop]:
+async def open_shop(
+    database: Database, key_dir: Path, *, start: datetime | None = None, **config: Any
+) -> AsyncIterator[Shop]:
     engine = database.engine()
     migrate(engine, "host", "issuer", "terminal", "wallets")
-    clock = ManualClock()
+    clock = ManualClock() if start is None else ManualClock(current=start)
     shops: list[Shop] = []
 
     async def sleep(seconds: float) -> None:
@@ -234,6 +237,7 @@ async def open_shop(database: Database, key_dir: Path, **config: Any) -> AsyncIt
             committer,
             Notifier(core, gateways, lambda *_: asyncio.sleep(0, False)),
             gateways,
+            wallets,
         )
         shop.notifier = Notifier(core, gateways, shop.deliver)
         shops.append(shop)

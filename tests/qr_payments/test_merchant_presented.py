@@ -4,16 +4,23 @@ polling as fallback, expiry; then refunds and voids of QR sales."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from databases import Database
 from pospay.channels.wallet import WalletStatus
+from pospay.cli.app import app
 from pospay.host.tables import host_journal
+from pospay.host.wallet_bills import keep_bills
 from pospay.qr import check
 from pospay.qr.customer_codes import Wallet
+from pospay.storage.database import sqlite_url
 from pospay.transaction import State
 from pospay.wallets.core import DueNotification
 from pospay.wallets.test_keys import TEST_ALIPAY_APP_ID, TEST_WECHAT_MCH_ID
@@ -130,3 +137,39 @@ async def test_qr_sales_are_refunded_and_voided_through_the_wallet(
 
 def _merchant(wallet: Wallet) -> str:
     return TEST_ALIPAY_APP_ID if wallet is Wallet.ALIPAY else TEST_WECHAT_MCH_ID
+
+
+async def test_the_daily_bills_are_kept_whole_for_reconciliation(
+    database: Database, tmp_path: Path
+) -> None:
+    async with open_shop(database, tmp_path) as shop:
+        paid = await shop.terminal.pay_by_code(shop.code(Wallet.ALIPAY, "0001"), cny(1000))
+        shown = await shop.terminal.pay_by_qr(Wallet.WECHAT, cny(700), shop.phone("0001"))
+        kept = await keep_bills(shop.wallets, shop.clock.now().date(), tmp_path / "bills")
+        assert sorted(path.name for path in kept.values()) == [
+            f"alipay-{shop.clock.now():%Y%m%d}.csv",
+            f"wechat-{shop.clock.now():%Y%m%d}.csv",
+        ]
+        assert f"PP{paid.rrn}" in kept[Wallet.ALIPAY].read_text(encoding="utf-8")
+        assert f"PP{shown.rrn}" in kept[Wallet.WECHAT].read_text(encoding="utf-8")
+        assert not list((tmp_path / "bills").glob("*.partial"))
+
+
+def test_qr_check_says_a_code_whose_order_ended_was_already_used(tmp_path: Path) -> None:
+    database = Database(sqlite_url(tmp_path / "terminal.db"), None, "sqlite")
+
+    async def pay() -> str:
+        async with open_shop(database, tmp_path, start=datetime.now(UTC)) as shop:
+            phone = shop.phone("0001")
+            outcome = await shop.terminal.pay_by_qr(Wallet.ALIPAY, cny(2500), phone)
+            assert outcome.state is State.APPROVED
+            return phone.shown[0]
+
+    payload = asyncio.run(pay())
+    fresh = CliRunner().invoke(app, ["qr", "check", payload, "--json"])
+    assert fresh.exit_code == 0, fresh.output  # as a code it is fine...
+    used = CliRunner().invoke(app, ["qr", "check", payload, "--data-dir", str(tmp_path), "--json"])
+    assert used.exit_code == 1  # ...but this terminal's journal has ended its order
+    verdict = json.loads(used.output)
+    assert verdict["kind"] == "already_used"
+    assert verdict["details"]["state"] == "approved"

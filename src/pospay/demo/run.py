@@ -29,6 +29,7 @@ from pospay.demo.phone import DemoPhone
 from pospay.demo.printer import DemoPrinter, PrinterKind, demo_printer
 from pospay.demo.recovery import FaultedAttempt, Recovery
 from pospay.demo.trading_day import PlannedAttempt, plan_trading_day
+from pospay.host.wallet_bills import keep_bills
 from pospay.qr.customer_codes import Wallet
 from pospay.runtime import HostNode, TerminalNode
 from pospay.runtime.wallet_node import WalletNode
@@ -71,6 +72,8 @@ class DemoResult:
     recovery: Recovery | None = None  # with faults only
     # Originals, reprints and marked copies issued (`audit.receipts.receipt_census`).
     receipt_census: dict[str, int] = field(default_factory=dict)
+    # The wallets' bill files of the day, kept for reconciliation (`host.wallet_bills`).
+    bills: dict[str, str] = field(default_factory=dict)
 
     def count(self, planned: PlannedAttempt, outcome: Outcome, fault: Fault | None) -> None:
         """Count one attempt by what it was and how it ended. An attempt a fault hit is
@@ -121,6 +124,7 @@ class DemoResult:
             ],
             "unexpected": self.unexpected,
             "recovery": None if self.recovery is None else self.recovery.as_json(),
+            "bills": self.bills,
             "data_dir": str(self.data_dir),
             "out_dir": str(self.out_dir),
         }
@@ -238,6 +242,9 @@ async def _run(
                     result.recovery.status_queries_sent += outcome.status_queries
                 on_attempt(planned)
             result.settlement = await terminal.settle(supervisor)
+            today = SystemClock().now().date()
+            kept = await keep_bills(host.wallets, today, data_dir / "bills")
+            result.bills = {wallet.value: str(path) for wallet, path in kept.items()}
             result.receipts_pending = len(await terminal.pending_receipts())
             on_attempt(plan[-1])
     engines = {name: open_engine(url) for name, url in urls.items()}

@@ -74,6 +74,8 @@ class HostNode:
     startup_recovery: RecoveryReport = field(init=False)
     _committers: list[GroupCommitter] = field(init=False, default_factory=list)
     notify_server: HttpServer | None = field(init=False, default=None)
+    # The host's clients of the wallets (empty without `wallet_urls`).
+    wallets: dict[Wallet, WalletChannel] = field(init=False, default_factory=dict)
     _wallet_transports: list[HttpTransport] = field(init=False, default_factory=list)
 
     @property
@@ -109,7 +111,7 @@ class HostNode:
         )
         wallets = None
         if self.wallet_urls is not None:
-            wallets = await self._wallet_channels()
+            wallets = self.wallets = await self._wallet_channels()
             channel = RoutedChannel(channel, wallets, host_committer)
         self.service = service = HostService(
             host_committer,
