@@ -1,9 +1,10 @@
 """Chaos simulation throughput: attempts per second of CPU, and the auditor's verdict.
 
-Runs `pospay.simulation.run_chaos` in this process for each --transactions given and
-writes one JSON object per run (and the machine) to --out. The run's report is the
-same as `pospay chaos --json` gives; the timing lives only here, because the report
-itself must not depend on the machine.
+Runs `pospay.simulation.run_chaos` for each --transactions given, its shards in worker
+processes (--workers, default one per shard and core), and writes one JSON object per run
+(and the machine) to --out: wall time, and CPU time of this process and its workers. The
+run's report is the same as `pospay chaos --json` gives; the timing lives only here,
+because the report itself must not depend on the machine.
 
     python bench/chaos.py --transactions 2000 10000 --fault-rate 0.2
 """
@@ -15,6 +16,7 @@ import json
 import logging
 import os
 import platform
+import resource
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -32,20 +34,30 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--fault-rate", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--terminals", type=int, default=16)
+    parser.add_argument("--shards", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     return parser.parse_args(argv)
 
 
-def _run(config: ChaosConfig) -> dict[str, Any]:
-    wall, cpu = time.perf_counter(), time.process_time()
-    report = run_chaos(config)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+def _cpu_seconds() -> float:
+    """CPU time of this process and of the worker processes it has waited for."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def _run(config: ChaosConfig, workers: int | None) -> dict[str, Any]:
+    wall, cpu = time.perf_counter(), _cpu_seconds()
+    report = run_chaos(config, workers=workers)
+    wall, cpu = time.perf_counter() - wall, _cpu_seconds() - cpu
     data = report.as_json()
     return {
         "transactions": config.transactions,
         "fault_rate": config.fault_rate,
         "seed": config.seed,
         "terminals": config.terminals,
+        "shards": config.shards,
+        "workers": workers,
         "attempts": data["attempts"],
         "faults_total": data["faults_total"],
         "violations": len(data["violations"]),
@@ -53,6 +65,8 @@ def _run(config: ChaosConfig) -> dict[str, Any]:
         "wall_seconds": round(wall, 1),
         "cpu_seconds": round(cpu, 1),
         "attempts_per_cpu_second": round(data["attempts"] / cpu, 1),
+        "attempts_per_wall_second": round(data["attempts"] / wall, 1),
+        "faults": data["faults"],
         "virtual_seconds": data["virtual_seconds"],
     }
 
@@ -63,9 +77,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs = []
     for transactions in arguments.transactions:
         config = ChaosConfig(
-            arguments.seed, transactions, arguments.fault_rate, arguments.terminals
+            arguments.seed,
+            transactions,
+            arguments.fault_rate,
+            arguments.terminals,
+            shards=arguments.shards,
         )
-        runs.append(_run(config))
+        runs.append(_run(config, arguments.workers))
         print(json.dumps(runs[-1]))
     arguments.out.parent.mkdir(parents=True, exist_ok=True)
     result = {

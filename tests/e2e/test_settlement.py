@@ -19,10 +19,11 @@ from databases import Database
 from nodes import CONFIG, host_node
 from pospay.audit import check_agreement
 from pospay.clock import SystemClock
-from pospay.errors import IllegalTransition, LinkError, NotAuthorised
+from pospay.errors import IllegalTransition, LinkError, NotAuthorised, OutcomeUnknown
 from pospay.host.settlement import settlement_row
 from pospay.host.tables import host_batch_upload, host_journal
 from pospay.iso8583 import Message
+from pospay.issuer.ledger import approved_movements
 from pospay.issuer.test_cards import TEST_CARDS
 from pospay.money import Money
 from pospay.printer import DirectoryPrinter
@@ -51,12 +52,18 @@ class CountingLink:
         self.inner = inner
         self.mtis: list[str] = []
         self.refuse_uploads = False
+        # The answer to the next request of this MTI is lost after the host handled it.
+        self.lose_answer_to: str | None = None
 
     async def exchange(self, request: Message, *, timeout: float) -> Message:
         if self.refuse_uploads and request["t"] == "0320":
             raise LinkError("test link: host unreachable")
         self.mtis.append(request["t"])
-        return await self.inner.exchange(request, timeout=timeout)
+        response = await self.inner.exchange(request, timeout=timeout)
+        if request["t"] == self.lose_answer_to:
+            self.lose_answer_to = None
+            raise OutcomeUnknown("test link: the answer was lost")
+        return response
 
     async def close(self) -> None:
         await self.inner.close()
@@ -289,6 +296,41 @@ async def test_settling_again_after_a_lost_answer_replays_the_host_s_answer(
         again = await r.terminal.settle(SUPERVISOR)
         assert again.settled and again.balanced_first_time and r.batch() == "000002"
         assert r.link.mtis[sent_before:] == ["0500"]
+
+
+async def test_a_terminal_that_missed_its_0510_is_refused_77_and_settles_again(
+    database: Database, tmp_path: Path
+) -> None:
+    async with host_node(database, tmp_path / "keys") as host:
+        async with rig(database, host, tmp_path / "receipts") as r:
+            await r.terminal.sign_in()
+            await staff(r.terminal)
+            await trading_day(r.terminal)
+            r.link.lose_answer_to = "0500"
+            with pytest.raises(OutcomeUnknown):
+                await r.terminal.settle(SUPERVISOR)
+            assert r.batch() == "000001"  # the host settled it; the terminal never heard
+            with host.issuer_engine.connect() as connection:
+                moved_before = approved_movements(connection)
+
+            refused = await r.terminal.sale(READ, Money(700, "CNY"))
+            assert (refused.approved, refused.response_code) == (False, "77")
+            with host.host_engine.connect() as connection:
+                last = connection.execute(
+                    select(host_journal).order_by(host_journal.c.id.desc()).limit(1)
+                ).one()
+            assert (last.batch, last.state, last.response_code) == ("000001", "declined", "77")
+            assert "batch 000001 is settled already" in last.reason
+            with host.issuer_engine.connect() as connection:
+                assert approved_movements(connection) == moved_before  # nothing was forwarded
+
+            again = await r.terminal.settle(SUPERVISOR)
+            assert again.settled and again.totals == BatchTotals(3, 3750, 0, 0)
+            assert (again.next_batch, r.batch()) == ("000002", "000002")
+            assert (await r.terminal.sale(READ, Money(700, "CNY"))).approved
+            assert r.terminal_states("000002") == [State.APPROVED]
+        report = check_agreement(host.host_engine, host.host_engine, host.issuer_engine)
+        assert report.agreement, report.findings
 
 
 async def test_voids_and_refunds_in_the_totals_and_no_void_after_settlement(

@@ -794,6 +794,11 @@ async def test_settlement_balanced_then_after_batch_upload(client: SpecClient) -
         client, terminal, terminal.settlement(SETTLE_AFTER_UPLOAD, totals)
     )
     assert after_upload["t"] == "0510" and after_upload["63"] == totals
+
+    # Batch 000002 is closed: a request still carrying it is refused 77, nothing forwarded.
+    await declined(client, terminal, terminal.card_request(SALE, 900), "77")
+    terminal.batch = "000003"
+    assert terminal.signed_in(await client.exchange(terminal.sign_in()))["39"] == "00"
     assert await client.balance(terminal) == CARD_OPENING_BALANCE - 6_234 + 1_000 - 300 - 1_500
 
 

@@ -4,7 +4,6 @@ polling as fallback, expiry; then refunds and voids of QR sales."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -155,17 +154,13 @@ async def test_the_daily_bills_are_kept_whole_for_reconciliation(
         assert not list((tmp_path / "bills").glob("*.partial"))
 
 
-def test_qr_check_says_a_code_whose_order_ended_was_already_used(tmp_path: Path) -> None:
+async def test_qr_check_says_a_code_whose_order_ended_was_already_used(tmp_path: Path) -> None:
     database = Database(sqlite_url(tmp_path / "terminal.db"), None, "sqlite")
-
-    async def pay() -> str:
-        async with open_shop(database, tmp_path, start=datetime.now(UTC)) as shop:
-            phone = shop.phone("0001")
-            outcome = await shop.terminal.pay_by_qr(Wallet.ALIPAY, cny(2500), phone)
-            assert outcome.state is State.APPROVED
-            return phone.shown[0]
-
-    payload = asyncio.run(pay())
+    async with open_shop(database, tmp_path, start=datetime.now(UTC)) as shop:
+        phone = shop.phone("0001")
+        outcome = await shop.terminal.pay_by_qr(Wallet.ALIPAY, cny(2500), phone)
+        assert outcome.state is State.APPROVED
+        payload = phone.shown[0]
     fresh = CliRunner().invoke(app, ["qr", "check", payload, "--json"])
     assert fresh.exit_code == 0, fresh.output  # as a code it is fine...
     used = CliRunner().invoke(app, ["qr", "check", payload, "--data-dir", str(tmp_path), "--json"])

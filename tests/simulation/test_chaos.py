@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from pospay.simulation import ChaosConfig, run_chaos
+from pospay.simulation import ChaosConfig, run_chaos, run_shard
 
 pytestmark = pytest.mark.slow
 
@@ -64,6 +64,37 @@ def test_the_same_seed_gives_the_same_report_byte_for_byte() -> None:
     report = json.loads(first.stdout)
     assert report["seed"] == 5
     assert {"seed", "attempts", "faults", "invariants", "violations"} <= set(report)
+
+
+def test_how_many_processes_run_the_shards_never_changes_the_report() -> None:
+    config = ChaosConfig(seed=3, transactions=90, fault_rate=0.5, terminals=5, shards=2)
+    here = run_chaos(config, workers=1)
+    seen: list[int] = []
+    apart = run_chaos(config, seen.append, workers=2)
+    assert here.to_json() == apart.to_json()
+    assert seen and seen[-1] == 90  # progress adds up the shards
+    data = here.as_json()
+    assert data["shards"] == 2 and data["attempts"] >= 90 and data["violations"] == []
+    # Shard 0 has terminals 90000001-03, shard 1 90000004-05: each its own world.
+    assert data["recovery"]["batches_settled"] == 5
+
+
+def test_a_shard_is_a_world_of_its_own() -> None:
+    config = ChaosConfig(seed=4, transactions=60, fault_rate=0.0, terminals=4, shards=2)
+    merged = run_chaos(config, workers=1).as_json()
+    shards = [run_shard(config, shard).as_json() for shard in range(2)]
+    assert [shard["attempts"] for shard in shards] == [30, 30]
+    assert merged["attempts"] == 60 == sum(shard["attempts"] for shard in shards)
+    assert merged["receipts"]["stored"] == sum(shard["receipts"]["stored"] for shard in shards)
+    assert shards[0]["steps"] != shards[1]["steps"]  # each shard draws from its own seed
+
+
+def test_shards_that_cannot_be_filled_are_refused() -> None:
+    with pytest.raises(ValueError, match="one shard per terminal"):
+        ChaosConfig(seed=1, transactions=100, fault_rate=0.1, terminals=2, shards=3)
+    result = _chaos("--transactions", "1", "--shards", "2")
+    assert result.returncode == 2
+    assert "at least one transaction per shard" in result.stderr
 
 
 def test_a_fault_rate_out_of_range_is_refused_by_name() -> None:

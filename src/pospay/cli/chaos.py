@@ -15,6 +15,8 @@ from pospay.simulation import ChaosConfig, ChaosReport, run_chaos
 
 # Redraw the bar every this many attempts: drawing is not free, attempts are many.
 _PROGRESS_STEP = 100
+# Two worlds by default: this machine's two cores, and a report that is the same on any.
+DEFAULT_SHARDS = 2
 
 
 def chaos(
@@ -41,15 +43,34 @@ def chaos(
             help="Switch on a deliberate host bug, to see the auditor catch it (repeatable)."
         ),
     ] = None,
+    shards: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Independent worlds the terminals and attempts are split into, each with "
+            "its own host and issuer; part of the run, so part of its report.",
+        ),
+    ] = DEFAULT_SHARDS,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Processes running the shards at once (default: one per shard, at most "
+            "one per core); never changes the report.",
+        ),
+    ] = None,
 ) -> None:
     """Run terminals, host and issuer on one seeded loop with faults, then audit them all.
 
     Exits 1 when the auditor finds any violation; the report names each one with the
     seed and the command that replays it.
     """
-    config = ChaosConfig(
-        seed, transactions, fault_rate, terminals, frozenset(defect or ()), crash_scale
-    )
+    try:
+        config = ChaosConfig(
+            seed, transactions, fault_rate, terminals, frozenset(defect or ()), crash_scale, shards
+        )
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
     console = Console(stderr=True)
     logging.getLogger("pospay").setLevel(logging.CRITICAL)  # faults are expected, by the thousand
     progress = Progress(
@@ -63,11 +84,15 @@ def chaos(
     with progress:
         task = progress.add_task("attempts", total=transactions)
 
-        def advance(started: int) -> None:
-            if started % _PROGRESS_STEP == 0 or started == transactions:
-                progress.update(task, completed=started)
+        shown = 0
 
-        report = run_chaos(config, advance)
+        def advance(started: int) -> None:
+            nonlocal shown
+            if started - shown >= _PROGRESS_STEP or started == transactions:
+                progress.update(task, completed=started)
+                shown = started
+
+        report = run_chaos(config, advance, workers=workers)
     if as_json:
         typer.echo(report.to_json())
     else:

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from pospay.host.tables import host_journal, host_terminal
+from pospay.iso8583.response_codes import BATCH_SETTLED
+from pospay.storage.prepared import by_id, update_by_id
 from pospay.storage.transitions import transition
 from pospay.transaction import Event, Kind, Method, State, apply
 
@@ -44,34 +46,46 @@ class RequestRecord:
     wallet: str | None = None
 
 
+_BY_KEY = select(host_journal).where(
+    host_journal.c.terminal_id == bindparam("terminal_id"),
+    host_journal.c.stan == bindparam("stan"),
+    host_journal.c.transmission_at == bindparam("transmission_at"),
+)
+_INSERT = insert(host_journal).returning(host_journal.c.id)
+
+
 def find_request(
     connection: Connection, terminal_id: str, stan: str, transmission_at: str
 ) -> Row[Any] | None:
     """The journal row of this request key, if the host has seen it."""
-    return connection.execute(
-        select(host_journal).where(
-            host_journal.c.terminal_id == terminal_id,
-            host_journal.c.stan == stan,
-            host_journal.c.transmission_at == transmission_at,
-        )
-    ).first()
+    key = {"terminal_id": terminal_id, "stan": stan, "transmission_at": transmission_at}
+    return connection.execute(_BY_KEY, key).first()
 
 
 def record_request(connection: Connection, record: RequestRecord, now: datetime) -> Row[Any]:
     """Insert the request as SENT (its intent is durable before it is forwarded) and
     give it its RRN. Raises IntegrityError if the key exists: the caller replays."""
     state = apply(State.CREATED, Event.SEND)
+    values = _columns(record) | {
+        "state": state.value,
+        "reason": "",
+        "created_at": now,
+        "updated_at": now,
+    }
+    return _with_rrn(connection, connection.execute(_INSERT, values).scalar_one())
+
+
+def _columns(record: RequestRecord) -> dict[str, Any]:
     values = {name: getattr(record, name) for name in RequestRecord.__dataclass_fields__}
     values.update(kind=record.kind.value, method=record.method.value)
-    row_id = connection.execute(
-        insert(host_journal)
-        .values(**values, state=state.value, reason="", created_at=now, updated_at=now)
-        .returning(host_journal.c.id)
-    ).scalar_one()
-    connection.execute(
-        update(host_journal).where(host_journal.c.id == row_id).values(rrn=f"{row_id:012d}")
-    )
-    return _row(connection, row_id)
+    return values
+
+
+def _with_rrn(connection: Connection, row_id: int) -> Row[Any]:
+    """Give the new row `row_id` its RRN (its id, twelve digits); the row."""
+    return connection.execute(
+        update_by_id(host_journal), {"b_id": row_id, "rrn": f"{row_id:012d}"}
+    ).one()
 
 
 def record_local_decline(
@@ -111,25 +125,15 @@ def _insert_final(
     tombstone: str | None,
     now: datetime,
 ) -> Row[Any]:
-    values = {name: getattr(record, name) for name in RequestRecord.__dataclass_fields__}
-    values.update(kind=record.kind.value, method=record.method.value)
-    row_id = connection.execute(
-        insert(host_journal)
-        .values(
-            **values,
-            state=state.value,
-            response_code=response_code,
-            reason=reason,
-            tombstone=tombstone,
-            created_at=now,
-            updated_at=now,
-        )
-        .returning(host_journal.c.id)
-    ).scalar_one()
-    connection.execute(
-        update(host_journal).where(host_journal.c.id == row_id).values(rrn=f"{row_id:012d}")
-    )
-    return _row(connection, row_id)
+    values = _columns(record) | {
+        "state": state.value,
+        "response_code": response_code,
+        "reason": reason,
+        "tombstone": tombstone,
+        "created_at": now,
+        "updated_at": now,
+    }
+    return _with_rrn(connection, connection.execute(_INSERT, values).scalar_one())
 
 
 def record_outcome(
@@ -145,7 +149,7 @@ def record_outcome(
     issuer_auth_data: str | None = None,
 ) -> Row[Any]:
     """Apply `event` to the row's state and store the answer."""
-    transition(
+    return transition(
         connection,
         host_journal,
         row_id,
@@ -157,13 +161,11 @@ def record_outcome(
         reason=reason,
         issuer_auth_data=issuer_auth_data,
     )
-    return _row(connection, row_id)
 
 
 def record_event(connection: Connection, row_id: int, event: Event, now: datetime) -> Row[Any]:
     """Apply `event` to the row's state, leaving its answer as it is (reversal steps)."""
-    transition(connection, host_journal, row_id, event, now)
-    return _row(connection, row_id)
+    return transition(connection, host_journal, row_id, event, now)
 
 
 def record_replay(connection: Connection, row_id: int, response_code: str, now: datetime) -> None:
@@ -223,9 +225,58 @@ def is_signed_in(connection: Connection, terminal_id: str, merchant_id: str) -> 
     return row is not None and row.merchant_id == merchant_id
 
 
+_NOT_SIGNED_IN = ("58", "terminal has not signed in under this merchant")
+
+
+_ADMISSION = (
+    select(host_terminal.c.merchant_id, host_terminal.c.settled_batch)
+    .where(host_terminal.c.terminal_id == bindparam("terminal_id"))
+    .with_for_update(read=True)
+)
+
+
+def admission(
+    connection: Connection, terminal_id: str, merchant_id: str, batch: str
+) -> tuple[str, str] | None:
+    """Why the host refuses a request of the terminal's batch `batch` before it reaches a
+    channel (response code, reason), or None: not signed in (58), or the batch is one the
+    host has settled already (77: the terminal missed the 0510 and must settle again).
+
+    The terminal's row is read FOR SHARE (PostgreSQL; SQLite's write transactions are
+    serial anyway) and settlement locks it FOR UPDATE first (`lock_terminal`), so a
+    request and the settlement of its batch, even in two host processes, are ordered:
+    the request is in the batch's totals or refused, never approved after them.
+    """
+    row = connection.execute(_ADMISSION, {"terminal_id": terminal_id}).first()
+    if row is None or row.merchant_id != merchant_id:
+        return _NOT_SIGNED_IN
+    if row.settled_batch == batch:
+        return BATCH_SETTLED, f"batch {batch} is settled already: settle the terminal again"
+    return None
+
+
+def lock_terminal(connection: Connection, terminal_id: str) -> Row[Any] | None:
+    """The terminal's sign-in row, locked for this unit (see `admission`)."""
+    return connection.execute(
+        select(host_terminal).where(host_terminal.c.terminal_id == terminal_id).with_for_update()
+    ).first()
+
+
+def record_batch_settled(connection: Connection, terminal_id: str, batch: str) -> None:
+    """Remember `batch` as the terminal's last settled batch (see `admission`)."""
+    connection.execute(
+        update(host_terminal)
+        .where(host_terminal.c.terminal_id == terminal_id)
+        .values(settled_batch=batch)
+    )
+
+
+_BY_RRN = select(host_journal).where(host_journal.c.rrn == bindparam("rrn"))
+
+
 def find_by_rrn(connection: Connection, rrn: str) -> Row[Any] | None:
     """The journal row the host gave retrieval reference number `rrn`, if any."""
-    return connection.execute(select(host_journal).where(host_journal.c.rrn == rrn)).first()
+    return connection.execute(_BY_RRN, {"rrn": rrn}).first()
 
 
 def follow_ups(connection: Connection, original_id: int) -> list[Row[Any]]:
@@ -240,4 +291,4 @@ def follow_ups(connection: Connection, original_id: int) -> list[Row[Any]]:
 
 
 def _row(connection: Connection, row_id: int) -> Row[Any]:
-    return connection.execute(select(host_journal).where(host_journal.c.id == row_id)).one()
+    return connection.execute(by_id(host_journal), {"b_id": row_id}).one()

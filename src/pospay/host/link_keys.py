@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select
 
 from pospay.host.tables import host_terminal_key
 from pospay.security.keys import (
@@ -38,13 +38,15 @@ def store_working_keys(
     )
 
 
+# Read for the MAC of every request: built once.
+_WORKING_KEYS = select(
+    host_terminal_key.c.pin_key_wrapped, host_terminal_key.c.mac_key_wrapped
+).where(host_terminal_key.c.terminal_id == bindparam("terminal_id"))
+
+
 def working_keys(connection: Connection, terminal_id: str, kek: bytes) -> WorkingKeys | None:
     """The terminal's working keys from its last sign-in, or None if it never signed in."""
-    row = connection.execute(
-        select(host_terminal_key.c.pin_key_wrapped, host_terminal_key.c.mac_key_wrapped).where(
-            host_terminal_key.c.terminal_id == terminal_id
-        )
-    ).first()
+    row = connection.execute(_WORKING_KEYS, {"terminal_id": terminal_id}).first()
     if row is None:
         return None
     return WorkingKeys(

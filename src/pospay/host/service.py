@@ -270,10 +270,13 @@ class HostService:
                 original = journal.find_by_rrn(connection, request["37"])
                 entry = originals.adopt(record, original)
                 decline = originals.refusal(connection, entry, original)
-            if (decline is None or follow_up) and not journal.is_signed_in(
-                connection, record.terminal_id, record.merchant_id
-            ):
-                decline = ("58", "terminal has not signed in under this merchant")
+            if decline is None or follow_up:
+                decline = (
+                    journal.admission(
+                        connection, record.terminal_id, record.merchant_id, record.batch
+                    )
+                    or decline
+                )
             if decline is not None:
                 code, reason = decline
                 return journal.record_local_decline(connection, entry, code, reason, now)

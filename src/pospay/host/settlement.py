@@ -83,7 +83,9 @@ async def settle(committer: Committer, clock: Clock, request: Message) -> Messag
     now = clock.now()
 
     def work(connection: Connection) -> tuple[str, str]:
-        if not journal.is_signed_in(connection, terminal_id, merchant_id):
+        # Locked first: a request of this batch is either counted here or refused 77.
+        signed_in = journal.lock_terminal(connection, terminal_id)
+        if signed_in is None or signed_in.merchant_id != merchant_id:
             return NOT_SIGNED_IN, totals_field(BatchTotals())
         stored = _settlement(connection, terminal_id, batch)
         if stored is not None and stored.state == "settled":
@@ -93,6 +95,7 @@ async def settle(committer: Committer, clock: Clock, request: Message) -> Messag
         settled = decision.response_code == BALANCED
         if settled:
             _settle_rows(connection, terminal_id, batch, decision, now)
+            journal.record_batch_settled(connection, terminal_id, batch)
         values = {
             "merchant_id": merchant_id,
             "currency": currency,

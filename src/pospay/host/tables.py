@@ -98,6 +98,9 @@ host_terminal = Table(
     Column("batch", String(6), nullable=False),
     Column("signed_in_at", UtcDateTime(), nullable=False),
     Column("sign_ins", Integer, nullable=False),
+    # The last batch the host settled for the terminal: requests still carrying it are
+    # refused 77 (the terminal missed its 0510 and must settle again).
+    Column("settled_batch", String(6), nullable=True),
 )
 
 # A terminal's working keys from its last sign-in, each wrapped under the host's

@@ -143,9 +143,11 @@ class WalletDesk:
         now = self._clock.now()
 
         def record_it(connection: Connection) -> Row[Any]:
-            refusal = decline
-            if not journal.is_signed_in(connection, record.terminal_id, record.merchant_id):
-                refusal = ("58", "terminal has not signed in under this merchant")
+            # Not signed in (58) or a batch the host has settled (77) wins over the rest.
+            admitted = journal.admission(
+                connection, record.terminal_id, record.merchant_id, record.batch
+            )
+            refusal = admitted or decline
             if refusal is not None:
                 return journal.record_local_decline(connection, record, *refusal, now)
             row = journal.record_request(connection, record, now)

@@ -22,6 +22,8 @@ class ResponseCode:
 
 
 APPROVED = "00"
+# The host settled the batch in field 60 already: the terminal must settle again.
+BATCH_SETTLED = "77"
 
 _TABLE = [
     ResponseCode("00", "Approved", "交易成功", "Approved"),
@@ -57,6 +59,12 @@ _TABLE = [
     ResponseCode("61", "Exceeds withdrawal amount limit", "超出金额限制", "Exceeds amount limit"),
     ResponseCode("62", "Restricted card", "受限制的卡", "Restricted card"),
     ResponseCode("75", "PIN tries exceeded", "密码错误次数超限", "PIN tries exceeded"),
+    ResponseCode(
+        "77",
+        "Batch already settled by the host: settle the terminal again",
+        "批次已结算，请重新结算",
+        "Batch settled, settle again",
+    ),
     ResponseCode("91", "Issuer or switch inoperative", "发卡方不能操作", "Issuer unavailable"),
     ResponseCode("94", "Duplicate transmission", "重复交易", "Duplicate transmission"),
     ResponseCode(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from pospay.channels import CardResult
 from pospay.iso8583.response_codes import APPROVED
@@ -45,10 +45,16 @@ class StoredAuthorisation:
         )
 
 
+# Every authorisation reads and writes these: built once.
+_BY_REFERENCE = select(issuer_authorisation).where(
+    issuer_authorisation.c.reference == bindparam("reference")
+)
+_INSERT = insert(issuer_authorisation)
+
+
 def find_authorisation(conn: Connection, reference: str) -> StoredAuthorisation | None:
     """The stored answer for `reference`, if the issuer has seen it."""
-    t = issuer_authorisation.c
-    row = conn.execute(select(issuer_authorisation).where(t.reference == reference)).one_or_none()
+    row = conn.execute(_BY_REFERENCE, {"reference": reference}).one_or_none()
     if row is None:
         return None
     balance = None if row.balance_minor is None else Money(int(row.balance_minor), row.currency)
@@ -83,22 +89,23 @@ def record_authorisation(
     """Store `answer`; a second answer for the same reference is refused by the primary key."""
     approved = answer.response_code == APPROVED
     conn.execute(
-        insert(issuer_authorisation).values(
-            reference=answer.reference,
-            kind=kind.value,
-            pan_ref=pan_ref,
-            pan_masked=pan_masked,
-            amount_minor=amount.minor,
-            currency=amount.currency,
-            response_code=answer.response_code,
-            auth_code=answer.auth_code,
-            balance_minor=None if answer.balance is None else answer.balance.minor,
-            reason=answer.reason,
-            entry_id=entry_id,
-            state="approved" if approved else "declined",
-            created_at=at,
-            original_reference=original_reference,
-        )
+        _INSERT,
+        {
+            "reference": answer.reference,
+            "kind": kind.value,
+            "pan_ref": pan_ref,
+            "pan_masked": pan_masked,
+            "amount_minor": amount.minor,
+            "currency": amount.currency,
+            "response_code": answer.response_code,
+            "auth_code": answer.auth_code,
+            "balance_minor": None if answer.balance is None else answer.balance.minor,
+            "reason": answer.reason,
+            "entry_id": entry_id,
+            "state": "approved" if approved else "declined",
+            "created_at": at,
+            "original_reference": original_reference,
+        },
     )
 
 

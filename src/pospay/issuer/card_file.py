@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from pospay.cards import mask_merchant, pan_reference
 from pospay.issuer.ledger import Account, AccountKind, NormalSide
@@ -48,11 +48,17 @@ def card_account(card: TestCard, pan_key: bytes) -> Account:
     )
 
 
+_BY_PAN_REF = select(
+    issuer_account.c.account_id,
+    issuer_account.c.expiry,
+    issuer_account.c.status,
+    issuer_account.c.currency,
+).where(issuer_account.c.pan_ref == bindparam("pan_ref"))
+
+
 def card_on_file(conn: Connection, pan_ref: str) -> CardOnFile | None:
     """The card with reference `pan_ref`, or None if the issuer never issued it."""
-    a = issuer_account.c
-    query = select(a.account_id, a.expiry, a.status, a.currency).where(a.pan_ref == pan_ref)
-    row = conn.execute(query).one_or_none()
+    row = conn.execute(_BY_PAN_REF, {"pan_ref": pan_ref}).one_or_none()
     if row is None:
         return None
     return CardOnFile(row.account_id, row.expiry, row.status, row.currency)

@@ -17,9 +17,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Table, case, func, insert, or_, select, update
+from sqlalchemy import Connection, Table, Update, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
@@ -129,8 +130,8 @@ def post_entry(
             "currency": amount.currency,
             "created_at": at,
         }
-        inserted = _insert_unless_exists(conn, issuer_entry, values)
-        entry_id = conn.execute(inserted.returning(issuer_entry.c.entry_id)).scalar_one_or_none()
+        inserted = _entry_unless_posted(conn.dialect.name)
+        entry_id = conn.execute(inserted, values).scalar_one_or_none()
         if entry_id is None:  # a concurrent transaction posted it first
             savepoint.rollback()
             return None
@@ -144,7 +145,7 @@ def post_entry(
             }
             for account, side in legs
         ]
-        conn.execute(insert(issuer_posting), rows)
+        conn.execute(_INSERT_POSTINGS, rows)
     except BaseException:
         savepoint.rollback()
         raise
@@ -152,21 +153,27 @@ def post_entry(
     return int(entry_id)
 
 
+# Every authorisation runs these: built once (see `pospay.storage.prepared`).
+_ENTRY = select(issuer_entry.c.entry_id).where(
+    issuer_entry.c.reference == bindparam("reference"),
+    issuer_entry.c.purpose == bindparam("purpose"),
+)
+_BALANCE = select(issuer_account.c.balance_minor, issuer_account.c.currency).where(
+    issuer_account.c.account_id == bindparam("account_id")
+)
+_INSERT_POSTINGS = insert(issuer_posting)
+
+
 def find_entry(conn: Connection, reference: str, purpose: Purpose) -> int | None:
     """The id of the entry for (`reference`, `purpose`), if it was posted."""
-    query = select(issuer_entry.c.entry_id).where(
-        issuer_entry.c.reference == reference, issuer_entry.c.purpose == purpose.value
-    )
-    entry_id = conn.execute(query).scalar_one_or_none()
+    params = {"reference": reference, "purpose": purpose.value}
+    entry_id = conn.execute(_ENTRY, params).scalar_one_or_none()
     return None if entry_id is None else int(entry_id)
 
 
 def balance(conn: Connection, account_id: str) -> Money:
     """The balance of `account_id` on its normal side."""
-    query = select(issuer_account.c.balance_minor, issuer_account.c.currency).where(
-        issuer_account.c.account_id == account_id
-    )
-    row = conn.execute(query).one_or_none()
+    row = conn.execute(_BALANCE, {"account_id": account_id}).one_or_none()
     if row is None:
         raise UnknownAccount(account_id)
     return Money(int(row.balance_minor), row.currency)
@@ -322,19 +329,33 @@ def reverse_entries(conn: Connection, reference: str, at: datetime) -> int:
 
 def _change_balance(conn: Connection, account_id: str, side: str, amount: Money) -> None:
     """Apply one posting to its account's balance, refusing to take it below zero."""
+    params = {"b_account": account_id, "b_currency": amount.currency, "b_amount": amount.minor}
+    if conn.execute(_balance_change(side), params).rowcount != 1:
+        _explain_refusal(conn, account_id, amount)
+
+
+@cache
+def _balance_change(side: str) -> Update:
+    """The conditional update of one posting on `side` ("D" or "C"): it adds on the
+    account's normal side and subtracts on the other, never below zero."""
     a = issuer_account.c
     adds = a.normal_side == (NormalSide.DEBIT if side == "D" else NormalSide.CREDIT).value
-    change = (
+    amount = bindparam("b_amount", type_=a.balance_minor.type)
+    return (
         update(issuer_account)
         .where(
-            a.account_id == account_id,
-            a.currency == amount.currency,
-            or_(adds, a.balance_minor >= amount.minor),
+            a.account_id == bindparam("b_account"),
+            a.currency == bindparam("b_currency"),
+            or_(adds, a.balance_minor >= amount),
         )
-        .values(balance_minor=a.balance_minor + case((adds, amount.minor), else_=-amount.minor))
+        .values(balance_minor=a.balance_minor + case((adds, amount), else_=-amount))
     )
-    if conn.execute(change).rowcount != 1:
-        _explain_refusal(conn, account_id, amount)
+
+
+@cache
+def _entry_unless_posted(dialect: str) -> Insert:
+    """The entry INSERT that does nothing when its (reference, purpose) is taken."""
+    return _insert_unless_exists_in(dialect, issuer_entry).returning(issuer_entry.c.entry_id)
 
 
 def _explain_refusal(conn: Connection, account_id: str, amount: Money) -> None:
@@ -351,9 +372,12 @@ def _insert_unless_exists(conn: Connection, table: Table, values: dict[str, Any]
     On PostgreSQL a concurrent insert of the same key waits for the other transaction,
     then does nothing if it committed: the database decides who was first.
     """
-    dialect = conn.dialect.name
+    return _insert_unless_exists_in(conn.dialect.name, table).values(values)
+
+
+def _insert_unless_exists_in(dialect: str, table: Table) -> Insert:
     if dialect == "postgresql":
-        return postgresql.insert(table).values(values).on_conflict_do_nothing()
+        return postgresql.insert(table).on_conflict_do_nothing()
     if dialect == "sqlite":
-        return sqlite.insert(table).values(values).on_conflict_do_nothing()
+        return sqlite.insert(table).on_conflict_do_nothing()
     raise NotImplementedError(f"the issuer ledger supports SQLite and PostgreSQL, not {dialect}")

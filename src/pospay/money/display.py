@@ -6,26 +6,32 @@ the ISO 4217 exponent, because Babel's own digits differ for some currencies.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import Locale
-from babel.numbers import format_currency
+from babel.numbers import NumberPattern, parse_pattern
 
 from pospay.money.amount import Money, currency_exponent
 
 
 def format_money(amount: Money, locale: str = "zh_CN") -> str:
     """Format for people: ``format_money(Money(1250, "CNY"))`` gives ``'¥12.50'``."""
-    exponent = currency_exponent(amount.currency)
-    pattern_decimals = "0" * exponent
-    pattern = "¤#,##0" + (f".{pattern_decimals}" if exponent else "")
-    return format_currency(
-        amount.as_decimal(),
-        amount.currency,
-        format=pattern,
-        locale=_locale(locale),
-        currency_digits=False,
+    return _formatted(amount, locale)
+
+
+# A receipt shows its amount on each copy and in each rendering: formatted once.
+@lru_cache(maxsize=4096)
+def _formatted(amount: Money, locale: str) -> str:
+    text: str = _pattern(currency_exponent(amount.currency)).apply(
+        amount.as_decimal(), _locale(locale), currency=amount.currency, currency_digits=False
     )
+    return text
+
+
+@cache
+def _pattern(exponent: int) -> NumberPattern:
+    """The currency pattern with exactly `exponent` decimals (Babel parses it once)."""
+    return parse_pattern("¤#,##0" + (f".{'0' * exponent}" if exponent else ""))
 
 
 @cache

@@ -45,17 +45,23 @@ def _screen_columns(char: str) -> int:
 @lru_cache(maxsize=8192)
 def text_width(text: str) -> int:
     """Columns `text` takes on a screen."""
+    if text.isascii():  # no ASCII character is wide or combining
+        return len(text)
     return sum(_screen_columns(c) for c in text)
 
 
 @lru_cache(maxsize=8192)
 def printer_width(text: str) -> int:
     """Columns `text` takes on a thermal printer in Chinese (double-byte) mode."""
+    if text.isascii():
+        return len(text)
     return sum(1 if c.isascii() else 2 for c in text)
 
 
 def _pieces(word: str) -> list[str]:
     """Split a word (no spaces) where a line may break: around wide characters."""
+    if word.isascii():  # no ASCII character is wide: nowhere to break
+        return [word]
     pieces = [word[0]]
     for prev, char in itertools.pairwise(word):
         breakable = (_is_wide(prev) or _is_wide(char)) and not (
@@ -70,27 +76,38 @@ def _pieces(word: str) -> list[str]:
 
 def wrap(text: str, width: int, measure: Measure) -> list[str]:
     """Lines of at most `width` columns; runs of whitespace become one space."""
+    return list(_wrapped(text, width, measure))
+
+
+# Every receipt wraps the same labels again: their lines are remembered.
+@lru_cache(maxsize=4096)
+def _wrapped(text: str, width: int, measure: Measure) -> tuple[str, ...]:
+    """`wrap`'s lines. A line's columns are the sum of its characters' (true of both
+    measures), so the width of the line being filled is kept as it grows."""
     if width < 2:
         raise ValueError("a line must be at least 2 columns wide")
     lines: list[str] = []
-    line = ""
+    line, used = "", 0
+    space = measure(" ")
     for word in text.split():
         for index, piece in enumerate(_pieces(word)):
-            joiner = " " if index == 0 and line else ""
-            if measure(line + joiner + piece) <= width:
-                line += joiner + piece
+            joiner, extra = (" ", space) if index == 0 and line else ("", 0)
+            size = extra + measure(piece)
+            if used + size <= width:
+                line, used = line + joiner + piece, used + size
                 continue
             if line:
                 lines.append(line)
-            line = ""
+            line, used = "", 0
             for char in piece:  # one character at a time: cuts a piece wider than a line
-                if measure(line + char) > width:
+                columns = measure(char)
+                if used + columns > width:
                     lines.append(line)
-                    line = ""
-                line += char
+                    line, used = "", 0
+                line, used = line + char, used + columns
     if line:
         lines.append(line)
-    return lines
+    return tuple(lines)
 
 
 def spread(left: str, right: str, width: int, measure: Measure) -> str:

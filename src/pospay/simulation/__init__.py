@@ -4,17 +4,23 @@ Terminals, host and issuer run unchanged on one seeded event loop on virtual tim
 (`loop`), with the simulation's storage (`disk`: crash before or after a commit),
 network (`network`, `channel`: drop, duplicate, delay, reorder, partition) and
 printers (`printer`: paper out, jam, offline); `faults` decides what strikes where,
-`workload` what the cashiers do, `world` puts it together and `report` is what the
-auditor found. One seed, one history, one report.
+`workload` what the cashiers do, `world` puts it together, `shards` runs several
+independent worlds at once (one per core) and `report` is what the auditor found. One
+seed, one history, one report.
 """
 
 from pospay.simulation.loop import run_virtual
-from pospay.simulation.report import ChaosReport, build_report
+from pospay.simulation.report import ChaosReport, build_report, merge_reports
+from pospay.simulation.shards import run_chaos, run_shard
 from pospay.simulation.world import ChaosConfig, World
 
-__all__ = ["ChaosConfig", "ChaosReport", "World", "build_report", "run_chaos", "run_virtual"]
-
-
-def run_chaos(config: ChaosConfig, progress: World.Progress | None = None) -> ChaosReport:
-    """Run the simulation `config` describes on a fresh virtual-time loop; its report."""
-    return build_report(config, run_virtual(World(config, progress).run()))
+__all__ = [
+    "ChaosConfig",
+    "ChaosReport",
+    "World",
+    "build_report",
+    "merge_reports",
+    "run_chaos",
+    "run_shard",
+    "run_virtual",
+]

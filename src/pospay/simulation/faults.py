@@ -4,10 +4,10 @@ One fault rate P scales every site. A site is a point where the real world can f
 (a message on the terminal–host link, a call between host and issuer, a commit, a
 print); each has a weight, chosen so that at P = 0.2 about six faults strike per hundred
 attempts (a partition, a crash or a broken printer then disturbs every attempt that meets
-it while it lasts). Message and printer faults are drawn hundreds of times per 100,000
-attempts; crashes are rarer (tens of host crashes per kind), and `crash_scale` raises them. Every
-draw comes from the one seeded generator, in the order the simulated world asks, so a
-seed fixes the whole history of faults.
+it while it lasts). Every fault kind is drawn hundreds of times per 100,000 attempts, and
+`crash_scale` makes the crashes more frequent still. Every draw comes from the one seeded
+generator, in the order the simulated world asks, so a seed fixes the whole history of
+faults.
 """
 
 from __future__ import annotations
@@ -79,12 +79,12 @@ SITES: dict[Site, tuple[float, tuple[Fault, ...]]] = {
     ),
     Site.CHANNEL: (0.05, (F.CHANNEL_REQUEST_DROP, F.CHANNEL_RESPONSE_DROP, F.CHANNEL_DELAY)),
     Site.TERMINAL_COMMIT: (
-        0.004,
+        0.006,
         (F.TERMINAL_CRASH_BEFORE_COMMIT, F.TERMINAL_CRASH_AFTER_COMMIT),
     ),
-    Site.HOST_COMMIT: (0.004, (F.HOST_CRASH_BEFORE_COMMIT, F.HOST_CRASH_AFTER_COMMIT)),
-    Site.ISSUER_COMMIT: (0.01, (F.ISSUER_CRASH_BEFORE_COMMIT, F.ISSUER_CRASH_AFTER_COMMIT)),
-    Site.WALLET_COMMIT: (0.01, (F.WALLET_CRASH_BEFORE_COMMIT, F.WALLET_CRASH_AFTER_COMMIT)),
+    Site.HOST_COMMIT: (0.012, (F.HOST_CRASH_BEFORE_COMMIT, F.HOST_CRASH_AFTER_COMMIT)),
+    Site.ISSUER_COMMIT: (0.02, (F.ISSUER_CRASH_BEFORE_COMMIT, F.ISSUER_CRASH_AFTER_COMMIT)),
+    Site.WALLET_COMMIT: (0.02, (F.WALLET_CRASH_BEFORE_COMMIT, F.WALLET_CRASH_AFTER_COMMIT)),
     Site.PRINT: (0.05, (F.PRINTER_PAPER_OUT, F.PRINTER_JAM, F.PRINTER_OFFLINE)),
 }
 

@@ -10,6 +10,7 @@ and none left unprinted once the printers work again.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,7 +66,8 @@ class ChaosReport:
             defects += f" --crash-scale {config.crash_scale:g}"
         return (
             f"pospay chaos --seed {config.seed} --transactions {config.transactions}"
-            f" --fault-rate {config.fault_rate:g} --terminals {config.terminals}{defects}"
+            f" --fault-rate {config.fault_rate:g} --terminals {config.terminals}"
+            f" --shards {config.shards}{defects}"
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -77,6 +79,7 @@ class ChaosReport:
             "terminals": config.terminals,
             "defects": sorted(defect.value for defect in config.defects),
             "crash_scale": config.crash_scale,
+            "shards": config.shards,
             "attempts": self.attempts,
             "host_journal_rows": self.host_rows,
             "issuer_movements": self.issuer_movements,
@@ -131,6 +134,38 @@ def build_report(config: ChaosConfig, result: WorldResult) -> ChaosReport:
         errors=result.errors,
         virtual_seconds=result.virtual_seconds,
     )
+
+
+def merge_reports(config: ChaosConfig, reports: list[ChaosReport]) -> ChaosReport:
+    """The report of a run whose shards reported `reports` (in shard order): counts
+    added up, findings and errors one shard after another, the longest virtual time."""
+    if len(reports) == 1:
+        return reports[0]
+    return ChaosReport(
+        config=config,
+        attempts=sum(report.attempts for report in reports),
+        host_rows=sum(report.host_rows for report in reports),
+        issuer_movements=sum(report.issuer_movements for report in reports),
+        faults=_added(report.faults for report in reports),
+        findings=[finding for report in reports for finding in report.findings],
+        crashes=_added(report.crashes for report in reports),
+        steps=_added(report.steps for report in reports),
+        outcomes=_added(report.outcomes for report in reports),
+        recovery=_added(report.recovery for report in reports),
+        receipts=_added(report.receipts for report in reports),
+        network=_added(report.network for report in reports),
+        errors=[error for report in reports for error in report.errors],
+        virtual_seconds=max(report.virtual_seconds for report in reports),
+    )
+
+
+def _added(counts: Iterable[dict[str, int]]) -> dict[str, int]:
+    """Counts added key by key, in the order the keys first appear."""
+    total: dict[str, int] = {}
+    for count in counts:
+        for key, value in count.items():
+            total[key] = total.get(key, 0) + value
+    return total
 
 
 def paper_findings(terminal: Engine, printers: list[SimPrinter]) -> list[Finding]:

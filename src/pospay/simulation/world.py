@@ -29,6 +29,7 @@ from pospay.host.recovery import RecoveryLoop
 from pospay.host.service import HostService
 from pospay.host.settings import HostSettings
 from pospay.host.wallet_routing import RoutedChannel
+from pospay.iso8583.response_codes import BATCH_SETTLED
 from pospay.issuer import IssuerSimulator
 from pospay.simulation.channel import SimChannel
 from pospay.simulation.disk import SimulatedDisk, memory_engine
@@ -79,12 +80,32 @@ class ChaosConfig:
     defects: frozenset[Defect] = frozenset()
     # Multiplies how often processes crash around a commit (see `faults.FaultPlan`).
     crash_scale: float = 1.0
+    # Independent worlds the run is split into (`simulation.shards`), each with its own
+    # host, issuer and share of the terminals and attempts, so that they can run on as
+    # many cores. Part of what is simulated, never of the machine: the same shards on
+    # one core or on eight give the same report.
+    shards: int = 1
 
     def __post_init__(self) -> None:
         if self.transactions < 1:
             raise ValueError("the simulation needs at least one transaction")
         if not 1 <= self.terminals <= 999:
             raise ValueError("between 1 and 999 terminals")
+        if not 1 <= self.shards <= self.terminals:
+            raise ValueError("between 1 shard and one shard per terminal")
+        if self.transactions < self.shards:
+            raise ValueError("at least one transaction per shard")
+
+    def seed_name(self, shard: int) -> str:
+        """What shard `shard`'s generators are seeded with: the seed, and the shard's
+        number when there are several (a single world is the world of one shard)."""
+        return f"{self.seed}" if self.shards == 1 else f"{self.seed}/{shard}"
+
+    def share(self, total: int, shard: int) -> tuple[int, int]:
+        """(first, count) of shard `shard`'s share of `total` items, split evenly in
+        order (terminals: the first shard has the first ones)."""
+        base, extra = divmod(total, self.shards)
+        return shard * base + min(shard, extra), base + (1 if shard < extra else 0)
 
 
 @dataclass
@@ -136,13 +157,18 @@ class World:
     # Told the number of attempts started so far, after each start.
     Progress = Callable[[int], None]
 
-    def __init__(self, config: ChaosConfig, progress: Progress | None = None) -> None:
+    def __init__(
+        self, config: ChaosConfig, progress: Progress | None = None, *, shard: int = 0
+    ) -> None:
         self.config = config
         self._progress = progress or (lambda _done: None)
-        self._rng = random.Random(f"pospay-chaos:{config.seed}")
-        self._bytes = random.Random(f"pospay-chaos-bytes:{config.seed}")
+        self._seed = seed = config.seed_name(shard)
+        self._first_terminal, self._terminals = config.share(config.terminals, shard)
+        self._transactions = config.share(config.transactions, shard)[1]
+        self._rng = random.Random(f"pospay-chaos:{seed}")
+        self._bytes = random.Random(f"pospay-chaos-bytes:{seed}")
         self.faults = FaultPlan(
-            random.Random(f"pospay-chaos-faults:{config.seed}"), 0.0, crash_scale=config.crash_scale
+            random.Random(f"pospay-chaos-faults:{seed}"), 0.0, crash_scale=config.crash_scale
         )
         self._rate = config.fault_rate
         self._cards = chaos_cards()
@@ -227,7 +253,8 @@ class World:
         await wallets.core.install_test_payers()
         host.node.start(boot_host)
         await asyncio.sleep(1.0)
-        terminals = [self._terminal(index) for index in range(self.config.terminals)]
+        first = self._first_terminal
+        terminals = [self._terminal(index) for index in range(first, first + self._terminals)]
         self.faults.rate = self._rate
         for proc in terminals:
             proc.node.start(self._terminal_boot(proc, engines["terminal"], network, clock))
@@ -302,7 +329,7 @@ class World:
 
     def _qr_display(self, step: Step) -> SimPhone:
         assert step.wallet is not None and step.payer is not None
-        rng = random.Random(f"pospay-chaos-phone:{self.config.seed}:{self._started}")
+        rng = random.Random(f"pospay-chaos-phone:{self._seed}:{self._started}")
         return SimPhone(self._wallets, self._clock, rng, step.wallet, step.payer)
 
     # --- terminals ------------------------------------------------------------------
@@ -318,7 +345,7 @@ class World:
             reversal_backoff=0.5,
             supervisor_kinds=frozenset(),
         )
-        rng = random.Random(f"pospay-chaos:{self.config.seed}:{terminal_id}")
+        rng = random.Random(f"pospay-chaos:{self._seed}:{terminal_id}")
         cashier = Cashier(rng, self._cards)
         return TerminalProc(
             self._node(f"terminal {terminal_id}"),
@@ -363,7 +390,7 @@ class World:
             pause = min(pause * 2, 30.0)
 
     async def _work(self, proc: TerminalProc, terminal: Terminal) -> None:
-        while self._started < self.config.transactions:
+        while self._started < self._transactions:
             self._started += 1
             self._progress(self._started)
             step = proc.cashier.next_step()
@@ -375,7 +402,10 @@ class World:
             if outcome is not None:
                 proc.cashier.told(step, outcome.voucher, outcome.approved)
                 self._status_queries += outcome.status_queries
-            if proc.attempts % SETTLE_EVERY == 0:
+            # 77: the host settled this batch and the terminal never heard; the cashier
+            # does what the screen says and settles again, as at the end of a day.
+            batch_closed = outcome is not None and outcome.response_code == BATCH_SETTLED
+            if batch_closed or proc.attempts % SETTLE_EVERY == 0:
                 try:
                     await terminal.settle()
                 except PospayError as error:

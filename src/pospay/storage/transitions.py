@@ -11,22 +11,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, select, update
+from sqlalchemy import Connection, Row, Table
 
+from pospay.storage.prepared import state_by_id, update_by_id
 from pospay.transaction import Event, State, apply
 
 
 def transition(
     connection: Connection, table: Table, row_id: int, event: Event, now: datetime, **values: Any
-) -> State:
-    """Apply `event` to row `row_id` of `table` (columns ``id``, ``state``, ``updated_at``)."""
-    current = State(
-        connection.execute(select(table.c.state).where(table.c.id == row_id)).scalar_one()
-    )
+) -> Row[Any]:
+    """Apply `event` to row `row_id` of `table` (columns ``id``, ``state``, ``updated_at``);
+    the row as it now is."""
+    current = State(connection.execute(state_by_id(table), {"b_id": row_id}).scalar_one())
     state = apply(current, event)
-    connection.execute(
-        update(table)
-        .where(table.c.id == row_id)
-        .values(state=state.value, updated_at=now, **values)
-    )
-    return state
+    return connection.execute(
+        update_by_id(table), {"b_id": row_id, "state": state.value, "updated_at": now, **values}
+    ).one()

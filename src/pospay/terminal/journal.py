@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 
 from pospay.emv import IccData
+from pospay.storage.prepared import by_id
 from pospay.storage.transitions import transition
 from pospay.terminal.tables import terminal_journal, terminal_receipt, terminal_state
 from pospay.transaction import Event, Kind, Method, State, apply
@@ -78,13 +79,16 @@ def current_batch(connection: Connection, terminal_id: str) -> str:
     return f"{batch:06d}"
 
 
+_STATE = select(terminal_state).where(terminal_state.c.terminal_id == bindparam("b_terminal"))
+_SET_STATE = update(terminal_state).where(terminal_state.c.terminal_id == bindparam("b_terminal"))
+_INSERT_ATTEMPT = insert(terminal_journal).returning(*terminal_journal.c)
+
+
 def next_stan(connection: Connection, terminal_id: str) -> str:
     """Take the next STAN (for messages that are not attempts, such as sign-in)."""
     state = _state(connection, terminal_id)
     stan = state.stan % _WRAP + 1
-    connection.execute(
-        update(terminal_state).where(terminal_state.c.terminal_id == terminal_id).values(stan=stan)
-    )
+    connection.execute(_SET_STATE, {"b_terminal": terminal_id, "stan": stan})
     return f"{stan:06d}"
 
 
@@ -102,42 +106,36 @@ def record_attempt(connection: Connection, record: AttemptRecord, now: datetime)
     stan = state.stan % _WRAP + 1
     voucher = state.voucher % _WRAP + 1
     connection.execute(
-        update(terminal_state)
-        .where(terminal_state.c.terminal_id == record.terminal_id)
-        .values(stan=stan, voucher=voucher)
+        _SET_STATE, {"b_terminal": record.terminal_id, "stan": stan, "voucher": voucher}
     )
-    row_id = connection.execute(
-        insert(terminal_journal)
-        .values(
-            terminal_id=record.terminal_id,
-            local_ref=record.local_ref,
-            stan=f"{stan:06d}",
-            voucher=f"{voucher:06d}",
-            batch=f"{state.batch:06d}",
-            transmission_at=record.transmission_at,
-            kind=record.kind.value,
-            method=record.method.value,
-            amount_minor=record.amount_minor,
-            currency=record.currency,
-            pan_masked=record.pan_masked,
-            brand=record.brand,
-            operator=record.operator,
-            supervisor=record.supervisor,
-            original_id=record.original_id,
-            pos_entry_mode=record.pos_entry_mode,
-            card_sequence=record.card_sequence,
-            **_emv_columns(record.emv),
-            wallet=record.wallet,
-            wallet_order=record.wallet_order,
-            payer_masked=record.payer_masked,
-            state=apply(State.CREATED, Event.SEND).value,
-            reason="",
-            created_at=now,
-            updated_at=now,
-        )
-        .returning(terminal_journal.c.id)
-    ).scalar_one()
-    return attempt(connection, row_id)
+    values = {
+        "terminal_id": record.terminal_id,
+        "local_ref": record.local_ref,
+        "stan": f"{stan:06d}",
+        "voucher": f"{voucher:06d}",
+        "batch": f"{state.batch:06d}",
+        "transmission_at": record.transmission_at,
+        "kind": record.kind.value,
+        "method": record.method.value,
+        "amount_minor": record.amount_minor,
+        "currency": record.currency,
+        "pan_masked": record.pan_masked,
+        "brand": record.brand,
+        "operator": record.operator,
+        "supervisor": record.supervisor,
+        "original_id": record.original_id,
+        "pos_entry_mode": record.pos_entry_mode,
+        "card_sequence": record.card_sequence,
+        **_emv_columns(record.emv),
+        "wallet": record.wallet,
+        "wallet_order": record.wallet_order,
+        "payer_masked": record.payer_masked,
+        "state": apply(State.CREATED, Event.SEND).value,
+        "reason": "",
+        "created_at": now,
+        "updated_at": now,
+    }
+    return connection.execute(_INSERT_ATTEMPT, values).one()
 
 
 def record_outcome(
@@ -153,7 +151,7 @@ def record_outcome(
     now: datetime,
 ) -> Row[Any]:
     """Apply `event` to the attempt's state and store the answer."""
-    transition(
+    return transition(
         connection,
         terminal_journal,
         attempt_id,
@@ -165,39 +163,33 @@ def record_outcome(
         balance_minor=balance_minor,
         reason=reason,
     )
-    return attempt(connection, attempt_id)
 
 
 def record_event(connection: Connection, attempt_id: int, event: Event, now: datetime) -> Row[Any]:
     """Apply `event` to the attempt's state, leaving its answer as it is (reversal steps)."""
-    transition(connection, terminal_journal, attempt_id, event, now)
-    return attempt(connection, attempt_id)
+    return transition(connection, terminal_journal, attempt_id, event, now)
 
 
 def store_receipt(
     connection: Connection, attempt_id: int, copy: str, text: str, escpos: bytes, now: datetime
 ) -> int:
     """Store an original receipt (reprint number 0); a second original violates a constraint."""
-    return int(
-        connection.execute(
-            insert(terminal_receipt)
-            .values(
-                journal_id=attempt_id,
-                copy=copy,
-                reprint_number=0,
-                text=text,
-                escpos=escpos,
-                created_at=now,
-            )
-            .returning(terminal_receipt.c.id)
-        ).scalar_one()
-    )
+    values = {
+        "journal_id": attempt_id,
+        "copy": copy,
+        "reprint_number": 0,
+        "text": text,
+        "escpos": escpos,
+        "created_at": now,
+    }
+    return int(connection.execute(_INSERT_RECEIPT, values).scalar_one())
+
+
+_INSERT_RECEIPT = insert(terminal_receipt).returning(terminal_receipt.c.id)
 
 
 def attempt(connection: Connection, attempt_id: int) -> Row[Any]:
-    return connection.execute(
-        select(terminal_journal).where(terminal_journal.c.id == attempt_id)
-    ).one()
+    return connection.execute(by_id(terminal_journal), {"b_id": attempt_id}).one()
 
 
 def attempts(connection: Connection, terminal_id: str | None = None) -> list[Row[Any]]:
@@ -240,9 +232,7 @@ def apply_to_original(connection: Connection, follow_up: Row[Any], now: datetime
 
 
 def _state(connection: Connection, terminal_id: str) -> Row[Any]:
-    return connection.execute(
-        select(terminal_state).where(terminal_state.c.terminal_id == terminal_id)
-    ).one()
+    return connection.execute(_STATE, {"b_terminal": terminal_id}).one()
 
 
 def _emv_columns(emv: IccData | None) -> dict[str, Any]:

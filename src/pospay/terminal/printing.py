@@ -30,7 +30,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, bindparam, select, update
 
 from pospay.clock import Clock
 from pospay.errors import PrinterFault
@@ -154,11 +154,28 @@ def _queue_order(job: PrintJob) -> tuple[Any, ...]:
     return (first, job.created_at, job.voucher or "", _COPY_RANK.get(job.copy, 2), job.row_id)
 
 
-def _slip_jobs(connection: Connection, terminal_id: str) -> list[PrintJob]:
-    s = terminal_slip.c
-    rows = connection.execute(
-        select(terminal_slip).where(s.terminal_id == terminal_id, s.printed_at.is_(None))
+# The queue is read before and after every attempt: its statements are built once.
+_PENDING_SLIPS = select(terminal_slip).where(
+    terminal_slip.c.terminal_id == bindparam("terminal_id"), terminal_slip.c.printed_at.is_(None)
+)
+_PENDING_RECEIPTS = (
+    select(terminal_receipt, terminal_journal.c.voucher)
+    .join(terminal_journal, terminal_journal.c.id == terminal_receipt.c.journal_id)
+    .where(
+        terminal_journal.c.terminal_id == bindparam("terminal_id"),
+        terminal_receipt.c.printed_at.is_(None),
     )
+)
+_PENDING_SLIPS_OF_SETTLEMENT = select(terminal_settlement).where(
+    terminal_settlement.c.terminal_id == bindparam("terminal_id"),
+    terminal_settlement.c.state == "settled",
+    terminal_settlement.c.slip_escpos.is_not(None),
+    terminal_settlement.c.printed_at.is_(None),
+)
+
+
+def _slip_jobs(connection: Connection, terminal_id: str) -> list[PrintJob]:
+    rows = connection.execute(_PENDING_SLIPS, {"terminal_id": terminal_id})
     return [
         PrintJob(
             Source.SLIP,
@@ -176,12 +193,7 @@ def _slip_jobs(connection: Connection, terminal_id: str) -> list[PrintJob]:
 
 
 def _receipt_jobs(connection: Connection, terminal_id: str) -> list[PrintJob]:
-    r, j = terminal_receipt.c, terminal_journal.c
-    rows = connection.execute(
-        select(terminal_receipt, j.voucher)
-        .join(terminal_journal, j.id == r.journal_id)
-        .where(j.terminal_id == terminal_id, r.printed_at.is_(None))
-    )
+    rows = connection.execute(_PENDING_RECEIPTS, {"terminal_id": terminal_id})
     return [
         PrintJob(
             Source.RECEIPT,
@@ -204,15 +216,7 @@ def _receipt_name(row: Row[Any]) -> str:
 
 
 def _settlement_jobs(connection: Connection, terminal_id: str) -> list[PrintJob]:
-    s = terminal_settlement.c
-    rows = connection.execute(
-        select(terminal_settlement).where(
-            s.terminal_id == terminal_id,
-            s.state == "settled",
-            s.slip_escpos.is_not(None),
-            s.printed_at.is_(None),
-        )
-    )
+    rows = connection.execute(_PENDING_SLIPS_OF_SETTLEMENT, {"terminal_id": terminal_id})
     return [
         PrintJob(
             Source.SETTLEMENT,
@@ -234,6 +238,17 @@ _TABLES = {
     Source.RECEIPT: terminal_receipt,
     Source.SETTLEMENT: terminal_settlement,
 }
+# Marking a job: only while it is unprinted (a job printed already stays as it was).
+_MARK_UNPRINTED = {
+    source: update(table).where(table.c.id == bindparam("b_id"), table.c.printed_at.is_(None))
+    for source, table in _TABLES.items()
+}
+_START = {
+    source: mark.values(
+        print_interruptions=_TABLES[source].c.print_interruptions + bindparam("b_cut_off")
+    )
+    for source, mark in _MARK_UNPRINTED.items()
+}
 
 
 def _interruption(row: Row[Any]) -> tuple[bool, int]:
@@ -252,16 +267,11 @@ def _what_to_print(job: PrintJob) -> tuple[str, str, bytes]:
 
 def _starter(job: PrintJob, at: datetime) -> Callable[[Connection], None]:
     """Mark the job started; a job found cut off counts its interruption first."""
-    table = _TABLES[job.source]
+    cut_off = 1 if job.cut_off else 0
 
     def start(connection: Connection) -> None:
         connection.execute(
-            update(table)
-            .where(table.c.id == job.row_id, table.c.printed_at.is_(None))
-            .values(
-                print_started_at=at,
-                print_interruptions=table.c.print_interruptions + (1 if job.cut_off else 0),
-            )
+            _START[job.source], {"b_id": job.row_id, "b_cut_off": cut_off, "print_started_at": at}
         )
 
     return start
@@ -275,13 +285,7 @@ def _unstarter(job: PrintJob) -> Callable[[Connection], None]:
 
 
 def _marker(job: PrintJob, at: datetime) -> Callable[[Connection], None]:
-    table = _TABLES[job.source]
-
     def mark(connection: Connection) -> None:
-        connection.execute(
-            update(table)
-            .where(table.c.id == job.row_id, table.c.printed_at.is_(None))
-            .values(printed_at=at)
-        )
+        connection.execute(_MARK_UNPRINTED[job.source], {"b_id": job.row_id, "printed_at": at})
 
     return mark

@@ -16,7 +16,7 @@ import json
 from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from pospay.receipts.model import Receipt
 from pospay.receipts.signing import GENESIS, SignedDocument, sign_receipt
@@ -30,15 +30,24 @@ def process_receipt_key() -> Ed25519PrivateKey:
     return Ed25519PrivateKey.generate()
 
 
+# Every receipt takes these: built once.
+_HEAD = (
+    select(terminal_receipt_document.c.counter, terminal_receipt_document.c.hash)
+    .where(terminal_receipt_document.c.terminal_id == bindparam("terminal_id"))
+    .order_by(terminal_receipt_document.c.counter.desc())
+    .limit(1)
+)
+_LOCK_SIGNER = (
+    select(terminal_state.c.terminal_id)
+    .where(terminal_state.c.terminal_id == bindparam("terminal_id"))
+    .with_for_update()
+)
+_INSERT_DOCUMENT = insert(terminal_receipt_document)
+
+
 def chain_head(connection: Connection, terminal_id: str) -> tuple[int, str]:
     """(counter, hash) of the terminal's last signed document; (0, GENESIS) before any."""
-    d = terminal_receipt_document.c
-    last = connection.execute(
-        select(d.counter, d.hash)
-        .where(d.terminal_id == terminal_id)
-        .order_by(d.counter.desc())
-        .limit(1)
-    ).first()
+    last = connection.execute(_HEAD, {"terminal_id": terminal_id}).first()
     return (0, GENESIS) if last is None else (int(last.counter), str(last.hash))
 
 
@@ -46,11 +55,7 @@ def sign_next(connection: Connection, receipt: Receipt, key: Ed25519PrivateKey) 
     """Sign `receipt` as the next document of its terminal's chain (not yet stored)."""
     # Serialises the terminal's signers across processes on PostgreSQL; SQLite's
     # BEGIN IMMEDIATE already serialises every writer (SQLAlchemy leaves FOR UPDATE out).
-    connection.execute(
-        select(terminal_state.c.terminal_id)
-        .where(terminal_state.c.terminal_id == receipt.terminal_id)
-        .with_for_update()
-    )
+    connection.execute(_LOCK_SIGNER, {"terminal_id": receipt.terminal_id})
     counter, previous = chain_head(connection, receipt.terminal_id)
     return sign_receipt(receipt, counter + 1, previous, key)
 
@@ -59,16 +64,17 @@ def store_document(
     connection: Connection, receipt_id: int, signed: SignedDocument, now: datetime
 ) -> None:
     connection.execute(
-        insert(terminal_receipt_document).values(
-            receipt_id=receipt_id,
-            terminal_id=signed.terminal,
-            counter=signed.counter,
-            previous_hash=signed.document["previous"],
-            hash=signed.hash,
-            document=signed.canonical.decode("utf-8"),
-            signature=signed.signature,
-            created_at=now,
-        )
+        _INSERT_DOCUMENT,
+        {
+            "receipt_id": receipt_id,
+            "terminal_id": signed.terminal,
+            "counter": signed.counter,
+            "previous_hash": signed.document["previous"],
+            "hash": signed.hash,
+            "document": signed.canonical.decode("utf-8"),
+            "signature": signed.signature,
+            "created_at": now,
+        },
     )
 
 

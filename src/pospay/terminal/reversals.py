@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from pospay.iso8583 import Message
 from pospay.iso8583.fields import amount_field, transmission_field
@@ -81,18 +81,20 @@ def queue_interrupted(connection: Connection, terminal_id: str, now: datetime) -
     return ids
 
 
+# Asked before every attempt: built once.
+_PENDING = (
+    select(terminal_reversal.c.id)
+    .where(
+        terminal_reversal.c.terminal_id == bindparam("terminal_id"),
+        terminal_reversal.c.state == ReversalState.PENDING.value,
+    )
+    .order_by(terminal_reversal.c.id)
+)
+
+
 def pending_reversals(connection: Connection, terminal_id: str) -> list[int]:
     """Ids of the reversals still to send, oldest first."""
-    return list(
-        connection.execute(
-            select(terminal_reversal.c.id)
-            .where(
-                terminal_reversal.c.terminal_id == terminal_id,
-                terminal_reversal.c.state == ReversalState.PENDING.value,
-            )
-            .order_by(terminal_reversal.c.id)
-        ).scalars()
-    )
+    return list(connection.execute(_PENDING, {"terminal_id": terminal_id}).scalars())
 
 
 def record_confirmed(

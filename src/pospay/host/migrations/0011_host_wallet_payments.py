@@ -2,14 +2,14 @@
 (unique: the wallet's idempotency key and what notifications name), the wallet's trade
 number and the payer as the wallet masked it.
 
-Revision ID: host_0010
+Revision ID: host_0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "host_0010"
-down_revision = "host_0009"
+revision = "host_0011"
+down_revision = "host_0010"
 branch_labels = None
 depends_on = None
 
