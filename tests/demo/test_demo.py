@@ -70,9 +70,15 @@ def test_demo_counts_cover_every_type_and_entry_mode(demo_run: Run) -> None:
         "card_chip",
         "card_contactless",
         "card_magstripe",
+        "qr_customer",
+        "qr_merchant",
         "by_reference",
         "prepaid",
     }
+    # Both QR flows: three customers' codes, two of the terminal's own QR codes.
+    assert summary["by_method"]["qr_customer"] == 3
+    assert summary["by_method"]["qr_merchant"] == 2
+    assert sorted(summary["bills"]) == ["alipay", "wechat"]
     assert set(summary["by_outcome"]) == {"approved", "declined"}
     codes = summary["by_response_code"]
     assert {"00", "05", "13", "14", "51", "54", "55", "61", "62"} <= set(codes)

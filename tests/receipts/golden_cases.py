@@ -1,5 +1,6 @@
 """The receipts the golden files hold: one per transaction type that prints receipts and
-per way the card was read, plus the settlement and reversal-failure slips.
+per way the card was read, QR wallet payments (a customer's payment code, the terminal's
+QR, a refund of one), plus the settlement and reversal-failure slips.
 
 Card-present kinds (sale, pre-authorisation, transfer) are read by chip, contactless,
 magnetic stripe and manual entry. Follow-ups (completion, pre-authorisation cancel,
@@ -139,6 +140,29 @@ def _prepaid(kind: Kind, index: int) -> SaleCase:
     return SaleCase(f"prepaid-{kind.value}-{method}", sale)
 
 
+def _qr(name: str, kind: Kind, method: Method, wallet: str, payer: str, index: int) -> SaleCase:
+    """A QR wallet payment: no card, the wallet, its order number and the masked payer."""
+    sale = dataclasses.replace(
+        SAMPLE_SALE,
+        kind=kind,
+        method=method,
+        masked_pan="",
+        card_brand=wallet,
+        voucher=f"{200 + index:06d}",
+        stan=f"{300 + index:06d}",
+        rrn=f"6010117{400 + index:05d}",
+        auth_code=None if kind is Kind.REFUND else "000417",
+        amount=Money(3_680, "CNY"),
+        reference=f"POS-20260101-{index:04d}",
+        acquirer=ACQUIRER,
+        signature_required=False,
+        wallet=wallet,
+        wallet_order=f"PP601011740{index:03d}",
+        payer=payer,
+    )
+    return SaleCase(name, sale)
+
+
 def _cases() -> tuple[SaleCase, ...]:
     cases = [
         _card_present(kind, method, index)
@@ -149,7 +173,21 @@ def _cases() -> tuple[SaleCase, ...]:
     start = len(cases) + 1
     cases += [_follow_up(kind, index) for index, kind in enumerate(FOLLOW_UP_KINDS, start)]
     start = len(cases) + 1
+    # Prepaid and QR cases both number on from the follow-ups: each kind of receipt is
+    # golden on its own, so they may share voucher numbers.
     cases += [_prepaid(kind, index) for index, kind in enumerate(PREPAID_KINDS, start)]
+    cases += [
+        _qr("sale-payment-code", Kind.SALE, Method.QR_CUSTOMER, "alipay", "138****0001", start),
+        _qr("sale-merchant-qr", Kind.SALE, Method.QR_MERCHANT, "wechat", "oPOS****0007", start + 1),
+        _qr(
+            "refund-qr-by-reference",
+            Kind.REFUND,
+            Method.QR_CUSTOMER,
+            "alipay",
+            "138****0001",
+            start + 2,
+        ),
+    ]
     return tuple(cases)
 
 

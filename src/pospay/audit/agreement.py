@@ -32,6 +32,7 @@ from sqlalchemy import Connection, Engine, Row, func, inspect, select
 
 from pospay.audit.findings import Finding
 from pospay.audit.settlement import settlement_findings
+from pospay.audit.wallets import wallet_ledger_findings, wallet_movements
 from pospay.host.tables import host_journal
 from pospay.issuer.ledger import (
     approved_movements,
@@ -91,8 +92,11 @@ class AgreementReport:
         }
 
 
-def check_agreement(terminal: Engine, host: Engine, issuer: Engine) -> AgreementReport:
-    """Compare the three records and report every disagreement."""
+def check_agreement(
+    terminal: Engine, host: Engine, issuer: Engine, wallets: Engine | None = None
+) -> AgreementReport:
+    """Compare the records and report every disagreement; with `wallets`, the money of
+    QR payments is checked at the wallet simulator (`audit.wallets`)."""
     report = AgreementReport()
     with terminal.connect() as connection:
         terminal_rows = list(connection.execute(select(terminal_journal)))
@@ -121,6 +125,11 @@ def check_agreement(terminal: Engine, host: Engine, issuer: Engine) -> Agreement
         negatives = negative_balances(connection)
         unbalanced = unbalanced_entries(connection)
         mismatches = balance_mismatches(connection)
+    wallet_findings: list[Finding] = []
+    if wallets is not None:
+        with wallets.connect() as connection:
+            movements = movements | wallet_movements(connection)
+            wallet_findings = wallet_ledger_findings(connection)
 
     report.attempts = len(terminal_rows)
     report.host_rows = len(host_rows)
@@ -157,6 +166,7 @@ def check_agreement(terminal: Engine, host: Engine, issuer: Engine) -> Agreement
             add(Finding("once", key, "on the host but not in the terminal journal"))
     _check_money(host_rows, movements, add)
     report.findings.extend(settlement_findings(terminal, host))
+    report.findings.extend(wallet_findings)
     if duplicates:
         add(Finding("once", "-", f"{len(duplicates)} request keys journaled more than once"))
     if not totals.balanced:

@@ -11,6 +11,7 @@ from pospay.cli.printer import printer_app
 from pospay.cli.qr import qr_app
 from pospay.cli.receipt import receipt
 from pospay.cli.serve import serve
+from pospay.cli.wallet import wallet_app
 
 app = typer.Typer(
     name="pospay",
@@ -25,6 +26,7 @@ app.add_typer(printer_app)
 app.add_typer(prepaid_app)
 app.add_typer(receipt, name="receipt")
 app.add_typer(qr_app, name="qr")
+app.add_typer(wallet_app, name="wallet")
 
 
 def main() -> None:

@@ -18,11 +18,16 @@ from typing import Annotated, Any, NoReturn
 import typer
 import zxingcpp
 from PIL import Image, UnidentifiedImageError
+from sqlalchemy import select
 
 from pospay.errors import BadInput
 from pospay.money import Money
-from pospay.qr.diagnosis import Verdict, check, unreadable
+from pospay.qr.diagnosis import Verdict, already_used, check, unreadable
 from pospay.qr.emvco import Field
+from pospay.storage import open_engine
+from pospay.storage.database import sqlite_url
+from pospay.terminal.tables import terminal_journal
+from pospay.transaction import State, is_final
 
 qr_app = typer.Typer(name="qr", help="QR payment codes: check why one fails.", no_args_is_help=True)
 
@@ -42,6 +47,13 @@ def check_command(
         str | None, typer.Option(help="The sale's ISO 4217 currency, e.g. CNY.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="A terminal's data directory (terminal.db): a merchant QR whose order that "
+            "terminal has ended is refused as already used."
+        ),
+    ] = None,
 ) -> None:
     """Say whether a QR code can be used for this sale and, if not, exactly why."""
     sale = _sale(amount, currency)
@@ -60,8 +72,32 @@ def check_command(
             verdict = check(payload, amount=sale, currency=currency, now=datetime.now(UTC))
         except BadInput as error:
             _usage(str(error))
+        if data_dir is not None:
+            verdict = _against_journal(verdict, data_dir)
     _show(verdict, source, as_json)
     raise typer.Exit(0 if verdict.usable else 1)
+
+
+def _against_journal(verdict: Verdict, data_dir: Path) -> Verdict:
+    """`verdict`, or "already used" when the terminal's journal has ended its order."""
+    reference = verdict.summary.get("reference")
+    database = data_dir / "terminal.db"
+    if not verdict.usable or reference is None:
+        return verdict
+    if not database.is_file():
+        _usage(f"no terminal journal at {database}")
+    engine = open_engine(sqlite_url(database))
+    try:
+        with engine.connect() as connection:
+            row = terminal_journal.c
+            found = connection.execute(
+                select(row.voucher, row.state).where(row.wallet_order == reference)
+            ).first()
+    finally:
+        engine.dispose()
+    if found is None or not is_final(State(found.state)):
+        return verdict
+    return already_used(verdict, found.voucher, found.state)
 
 
 def _sale(amount: str | None, currency: str | None) -> Money | None:

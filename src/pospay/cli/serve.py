@@ -1,9 +1,10 @@
-"""`pospay serve`: the acquiring host, the card issuer simulator and the host's prepaid
-programme, for other terminals."""
+"""`pospay serve`: the acquiring host, the card issuer simulator, the host's prepaid
+programme and the wallet simulators (QR payments), for other terminals."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from dataclasses import dataclass, replace
@@ -13,7 +14,10 @@ from typing import Annotated
 import typer
 
 from pospay.prepaid import TEST_PREPAID_BIN, TEST_PROGRAMME, Programme
+from pospay.cli.wallet import announce
+from pospay.qr.customer_codes import Wallet
 from pospay.runtime import HostNode
+from pospay.runtime.wallet_node import WalletNode
 from pospay.storage.database import sqlite_url
 
 
@@ -60,6 +64,25 @@ def serve(
             f"default {TEST_PREPAID_BIN}, the test programme's.",
         ),
     ] = None,
+    wallets: Annotated[
+        bool,
+        typer.Option(
+            help="Also run the wallet simulators (`pospay wallet serve`) and take QR payments."
+        ),
+    ] = True,
+    wallet_db: Annotated[
+        str | None, typer.Option(help="Wallet simulator database URL (default: --data-dir).")
+    ] = None,
+    alipay_port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Alipay-style API (0: a free port).")
+    ] = 0,
+    wechat_port: Annotated[
+        int, typer.Option(min=0, max=65535, help="WeChat-Pay-style API (0: a free port).")
+    ] = 0,
+    notify_port: Annotated[
+        int,
+        typer.Option(min=0, max=65535, help="The host's wallet notification listener (0: free)."),
+    ] = 0,
 ) -> None:
     """Serve terminals over ISO 8583/TCP until Ctrl-C or SIGTERM."""
     logging.basicConfig(
@@ -74,10 +97,28 @@ def serve(
     issuer_url = issuer_db or (db if db else sqlite_url(data_dir / "issuer.db"))
     try:
         recovery = _Recovery(recovery_interval, recovery_grace, startup_recovery_grace)
-        asyncio.run(_serve(host_url, issuer_url, data_dir, host, iso_port, recovery, programme))
+        qr = None
+        if wallets:
+            qr = _Wallets(
+                wallet_db or sqlite_url(data_dir / "wallets.db"),
+                alipay_port,
+                wechat_port,
+                notify_port,
+            )
+        asyncio.run(
+            _serve(host_url, issuer_url, data_dir, host, iso_port, recovery, programme, qr)
+        )
     except OSError as error:
         typer.echo(f"pospay serve: cannot listen on {host}:{iso_port}: {error}", err=True)
         raise typer.Exit(2) from None
+
+
+@dataclass(frozen=True)
+class _Wallets:
+    url: str
+    alipay_port: int
+    wechat_port: int
+    notify_port: int
 
 
 @dataclass(frozen=True)
@@ -95,11 +136,46 @@ async def _serve(
     port: int,
     recovery: _Recovery,
     programme: Programme,
+    wallets: _Wallets | None,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    async with contextlib.AsyncExitStack() as stack:
+        wallet_urls = None
+        if wallets is not None:
+            node = await stack.enter_async_context(
+                WalletNode(wallets.url, host, wallets.alipay_port, wallets.wechat_port)
+            )
+            announce(node)
+            wallet_urls = {wallet: node.url_of(wallet) for wallet in (Wallet.ALIPAY, Wallet.WECHAT)}
+        await _serve_host(
+            host_url,
+            issuer_url,
+            data_dir,
+            host,
+            port,
+            recovery,
+            programme,
+            wallets,
+            wallet_urls,
+            stop,
+        )
+
+
+async def _serve_host(
+    host_url: str,
+    issuer_url: str,
+    data_dir: Path,
+    host: str,
+    port: int,
+    recovery: _Recovery,
+    programme: Programme,
+    wallets: _Wallets | None,
+    wallet_urls: dict[Wallet, str] | None,
+    stop: asyncio.Event,
+) -> None:
     async with HostNode(
         host_url,
         issuer_url,
@@ -110,6 +186,8 @@ async def _serve(
         recovery_grace=recovery.grace,
         startup_recovery_grace=recovery.startup_grace,
         programme=programme,
+        wallet_urls=wallet_urls,
+        notify_port=0 if wallets is None else wallets.notify_port,
     ) as node:
         report = node.startup_recovery
         typer.echo(
@@ -121,5 +199,10 @@ async def _serve(
             f"pospay host listening on {host}:{node.port} (ISO 8583, 2-byte length header)",
             err=True,
         )
+        if node.notify_server is not None:
+            typer.echo(
+                f"pospay host wallet notifications on {node.notify_server.url}/notify/WALLET",
+                err=True,
+            )
         await stop.wait()
         typer.echo("pospay host stopping", err=True)

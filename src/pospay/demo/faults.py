@@ -105,7 +105,10 @@ def fault_script(plan: list[PlannedAttempt]) -> FaultScript:
     plain = [
         index
         for index, planned in enumerate(plan)
-        if planned.kind is Kind.SALE and planned.expect == "00" and index not in referred
+        if planned.kind is Kind.SALE
+        and planned.expect == "00"
+        and index not in referred
+        and not planned.is_qr
     ]
     faults = list(Fault)
     # Every other plain sale, so that an unfaulted sale follows each fault.

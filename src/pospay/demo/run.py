@@ -1,5 +1,6 @@
-"""Running the demo: host, issuer simulator and one terminal on SQLite files, over real TCP,
-printing on the virtual network printer (`demo.printer`).
+"""Running the demo: host, issuer simulator, the wallet simulators and one terminal on
+SQLite files, over real TCP and HTTP, printing on the virtual network printer
+(`demo.printer`); the QR payments' customers pay from a phone (`demo.phone`).
 
 After the card attempts, two customers use prepaid cards of the shop's stock
 (`demo.prepaid_day`): issue, activation, top-ups in cash and by card, payments, a
@@ -18,6 +19,7 @@ the prepaid ledger's zero-sum (`ledger_balanced`).
 from __future__ import annotations
 
 import logging
+import secrets
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,10 +36,14 @@ from pospay.demo.prepaid_day import (
     perform_prepaid_step,
     plan_prepaid_day,
 )
+from pospay.demo.phone import DemoPhone
 from pospay.demo.printer import DemoPrinter, PrinterKind, demo_printer
 from pospay.demo.recovery import FaultedAttempt, Recovery
 from pospay.demo.trading_day import PlannedAttempt, plan_trading_day
+from pospay.host.wallet_bills import keep_bills
+from pospay.qr.customer_codes import Wallet
 from pospay.runtime import HostNode, TerminalNode
+from pospay.runtime.wallet_node import WalletNode
 from pospay.storage import open_engine
 from pospay.storage.database import sqlite_url
 from pospay.terminal.card_read import CardRead
@@ -48,6 +54,7 @@ from pospay.terminal.operators import Credentials, Role
 from pospay.terminal.outcome import Outcome
 from pospay.terminal.settlement import SettlementOutcome
 from pospay.transaction import Kind, Method
+from pospay.wallets.payers import code_for
 
 # The demo shop's operator passwords: demo data, printed in the README, never a real secret.
 DEMO_PASSWORDS = {"00": "admin-0000", "09": "super-0909", "01": "cashier-0101"}
@@ -76,6 +83,8 @@ class DemoResult:
     recovery: Recovery | None = None  # with faults only
     # Originals, reprints and marked copies issued (`audit.receipts.receipt_census`).
     receipt_census: dict[str, int] = field(default_factory=dict)
+    # The wallets' bill files of the day, kept for reconciliation (`host.wallet_bills`).
+    bills: dict[str, str] = field(default_factory=dict)
 
     def count_prepaid(self, step: PrepaidStep, outcomes: list[Outcome]) -> None:
         """Count a prepaid step's attempts (a top-up by card: its sale too)."""
@@ -145,6 +154,7 @@ class DemoResult:
             ],
             "unexpected": self.unexpected,
             "recovery": None if self.recovery is None else self.recovery.as_json(),
+            "bills": self.bills,
             "data_dir": str(self.data_dir),
             "out_dir": str(self.out_dir),
         }
@@ -197,7 +207,10 @@ async def _run(
     on_start: Callable[[int], None],
     on_attempt: Callable[[PlannedAttempt], None],
 ) -> DemoResult:
-    urls = {name: sqlite_url(data_dir / f"{name}.db") for name in ("host", "issuer", "terminal")}
+    urls = {
+        name: sqlite_url(data_dir / f"{name}.db")
+        for name in ("host", "issuer", "terminal", "wallets")
+    }
     plan = plan_trading_day(seed)
     prepaid_plan = plan_prepaid_day()
     script = fault_script(plan) if faults else None
@@ -212,7 +225,19 @@ async def _run(
         links.append(FaultyLink(inner))
         return links[-1]
 
-    async with HostNode(urls["host"], urls["issuer"], data_dir / "keys", iso_port=0) as host:
+    async with (
+        WalletNode(urls["wallets"], notify_interval=0.5) as wallets,
+        HostNode(
+            urls["host"],
+            urls["issuer"],
+            data_dir / "keys",
+            iso_port=0,
+            wallet_urls={
+                wallet: wallets.url_of(wallet) for wallet in (Wallet.ALIPAY, Wallet.WECHAT)
+            },
+        ) as host,
+    ):
+        wallet_urls = {wallet: wallets.url_of(wallet) for wallet in (Wallet.ALIPAY, Wallet.WECHAT)}
         node = TerminalNode(
             DEMO_TERMINAL,
             urls["terminal"],
@@ -229,7 +254,7 @@ async def _run(
             vouchers: list[str] = []
             for position, planned in enumerate(plan):
                 fault = await _inject(terminal, script, position, links, device, result)
-                outcome = await _perform(terminal, planned, vouchers, supervisor)
+                outcome = await _perform(terminal, planned, vouchers, supervisor, wallet_urls)
                 vouchers.append(outcome.voucher)
                 result.count(planned, outcome, fault)
                 if fault is not None and result.recovery is not None:
@@ -257,11 +282,16 @@ async def _run(
                 result.count_prepaid(step, outcomes)
                 on_attempt(plan[-1])
             result.settlement = await terminal.settle(supervisor)
+            today = SystemClock().now().date()
+            kept = await keep_bills(host.wallets, today, data_dir / "bills")
+            result.bills = {wallet.value: str(path) for wallet, path in kept.items()}
             result.receipts_pending = len(await terminal.pending_receipts())
             on_attempt(plan[-1])
     engines = {name: open_engine(url) for name, url in urls.items()}
     try:
-        result.report = check_agreement(engines["terminal"], engines["host"], engines["issuer"])
+        result.report = check_agreement(
+            engines["terminal"], engines["host"], engines["issuer"], wallets=engines["wallets"]
+        )
         with engines["terminal"].connect() as connection:
             result.receipt_census = receipt_census(connection)
         if result.recovery is not None:
@@ -334,8 +364,14 @@ async def _staff(terminal: Terminal) -> Credentials:
 
 
 async def _perform(
-    terminal: Terminal, planned: PlannedAttempt, vouchers: list[str], supervisor: Credentials
+    terminal: Terminal,
+    planned: PlannedAttempt,
+    vouchers: list[str],
+    supervisor: Credentials,
+    wallet_urls: dict[Wallet, str],
 ) -> Outcome:
+    if planned.wallet is not None and planned.payer is not None:
+        return await pay_by_qr(terminal, planned, wallet_urls[planned.wallet])
     if planned.follows is not None:
         original = vouchers[planned.follows]
         if planned.kind is Kind.VOID:
@@ -354,6 +390,18 @@ async def _perform(
         assert planned.target_pan is not None
         return await terminal.transfer(card, planned.target_pan, planned.amount)
     return await terminal.sale(card, planned.amount)
+
+
+async def pay_by_qr(terminal: Terminal, planned: PlannedAttempt, wallet_url: str) -> Outcome:
+    """A QR sale of the plan: the payer's code scanned (a fresh one, as an app shows), or
+    the terminal's QR shown to the payer's phone."""
+    assert planned.wallet is not None and planned.payer is not None
+    if planned.method is Method.QR_CUSTOMER:
+        changing = f"{secrets.randbelow(10**12):012d}"
+        code = code_for(planned.wallet, planned.payer, changing)
+        return await terminal.pay_by_code(code, planned.amount)
+    phone = DemoPhone(wallet_url, planned.payer)
+    return await terminal.pay_by_qr(planned.wallet, planned.amount, phone)
 
 
 def card_read(planned: PlannedAttempt) -> CardRead:

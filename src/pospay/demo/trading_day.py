@@ -11,10 +11,12 @@ Settlement closes the day (see `pospay.demo.run`).
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pospay.issuer.test_cards import MAGIC_AMOUNTS, TEST_CARDS, UNKNOWN_CARD_PAN, TestCard
 from pospay.money import Money
+from pospay.qr.customer_codes import Wallet
 from pospay.transaction import Kind, Method
 
 CARD_METHODS = (Method.CARD_CHIP, Method.CARD_CONTACTLESS, Method.CARD_MAGSTRIPE)
@@ -34,10 +36,17 @@ class PlannedAttempt:
     follows: int | None = None
     target_pan: str | None = field(default=None, repr=False)
     pan: str | None = field(default=None, repr=False)  # a card not on file
+    # A QR sale: the wallet and the test payer (`wallets.payers`) who pays it.
+    wallet: Wallet | None = None
+    payer: str | None = None
 
     @property
     def is_follow_up(self) -> bool:
         return self.kind in FOLLOW_UP_KINDS
+
+    @property
+    def is_qr(self) -> bool:
+        return self.wallet is not None
 
 
 def plan_trading_day(seed: int = 1, sales: int = 30, currency: str = "CNY") -> list[PlannedAttempt]:
@@ -96,6 +105,7 @@ def plan_trading_day(seed: int = 1, sales: int = 30, currency: str = "CNY") -> l
         attempt(Kind.TRANSFER, good[2], 1, money(1_000), "14", target_pan=UNKNOWN_CARD_PAN),
     ]
     rng.shuffle(day)
+    day += qr_payments(money)
 
     def position(original: PlannedAttempt) -> int:
         return next(index for index, planned in enumerate(day) if planned is original)
@@ -153,4 +163,35 @@ def plan_trading_day(seed: int = 1, sales: int = 30, currency: str = "CNY") -> l
             follows=position(preauths[2]),
         ),
     ]
+    qr_paid = next(p for p in day if p.is_qr and p.expect == "00")
+    follow_ups.append(
+        PlannedAttempt(
+            Kind.REFUND,
+            None,
+            qr_paid.method,
+            money(qr_paid.amount.minor // 2),
+            "00",
+            follows=position(qr_paid),
+        )
+    )
     return day + follow_ups
+
+
+def qr_payments(money: Callable[[int], Money]) -> list[PlannedAttempt]:
+    """QR sales, both flows and both wallets: a customer's code that pays at once, one
+    whose payer enters the password first (polled), one whose payer's balance is short;
+    the terminal's own QR confirmed by the wallet's notification, and one whose
+    notification is lost (found by polling)."""
+
+    def qr(method: Method, wallet: Wallet, payer: str, minor: int, expect: str) -> PlannedAttempt:
+        return PlannedAttempt(
+            Kind.SALE, None, method, money(minor), expect, wallet=wallet, payer=payer
+        )
+
+    return [
+        qr(Method.QR_CUSTOMER, Wallet.ALIPAY, "0001", 3_680, "00"),
+        qr(Method.QR_CUSTOMER, Wallet.WECHAT, "0002", 1_250, "00"),
+        qr(Method.QR_CUSTOMER, Wallet.WECHAT, "0005", 5_000, "51"),
+        qr(Method.QR_MERCHANT, Wallet.ALIPAY, "0001", 8_800, "00"),
+        qr(Method.QR_MERCHANT, Wallet.WECHAT, "0007", 2_400, "00"),
+    ]

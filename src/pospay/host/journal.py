@@ -42,6 +42,8 @@ class RequestRecord:
     # Fields 22 and 23 as received (none for a follow-up, which carries no card).
     pos_entry_mode: str | None = None
     card_sequence: str | None = None
+    # A QR wallet payment: which wallet (`pospay.qr.Wallet`).
+    wallet: str | None = None
 
 
 _BY_KEY = select(host_journal).where(

@@ -92,6 +92,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 NON_FINAL = (State.SENT, State.UNKNOWN, State.REVERSAL_PENDING)
+# What a channel's query answers for an attempt it has not finished (a QR order whose
+# payer is still entering the password, `host.wallet_routing`).
+STILL_PAYING = "09"
 REASON = "resolved by recovery"
 
 
@@ -192,6 +195,9 @@ class _Job:
         if state is State.REVERSAL_PENDING:
             return await self._finish_reversal(row, "reversal confirmed at the channel")
         stored = await self._call(self._channel.query(row.rrn))
+        if stored is not None and stored.response_code == STILL_PAYING:
+            # A QR order its payer is still paying: the wallet will finish it (or close it).
+            raise _Refused(f"not finished at the channel: {stored.reason}")
         if stored is None:
             detail = "the channel never received it; reversed so a late one is refused"
             return await self._reverse(row, state, detail)

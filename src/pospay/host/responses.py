@@ -10,12 +10,15 @@ from sqlalchemy import Row
 from pospay.emv import encode_icc_data
 from pospay.emv.icc_data import ISSUER_AUTHENTICATION_DATA
 from pospay.errors import MessageFormatError
-from pospay.iso8583 import Message
+from pospay.iso8583 import Message, qr_data
 from pospay.iso8583.fields import amount_field, balance_field
 from pospay.iso8583.messages import AMOUNTLESS, response_mti
+from pospay.iso8583.qr_data import qr_field
 from pospay.money import Money, currency_numeric
 from pospay.transaction import Kind
 
+# A QR payment still being paid (the payer enters the password, or has not scanned yet).
+IN_PROGRESS = "09"
 # Fields a request may have that an error response echoes: never card data.
 _ECHO_ON_ERROR = ("3", "4", "7", "11", "41", "42", "49")
 
@@ -43,7 +46,23 @@ def card_response(row: Row[Any]) -> Message:
     if row.issuer_auth_data:
         tags = {ISSUER_AUTHENTICATION_DATA: bytes.fromhex(row.issuer_auth_data)}
         response["55"] = encode_icc_data(tags).hex().upper()
+    if getattr(row, "wallet", None):
+        response["48"] = wallet_answer_field(row)
     return response
+
+
+def wallet_answer_field(row: Row[Any], merchant: str = "") -> str:
+    """Field 48 of the answer to a QR payment: what the wallet said, from the journal."""
+    return qr_field(
+        {
+            qr_data.MERCHANT: merchant,
+            qr_data.WALLET: row.wallet,
+            qr_data.ORDER: row.wallet_order or "",
+            qr_data.TRADE_NO: row.wallet_trade_no or "",
+            qr_data.PAYER: row.payer_masked or "",
+            qr_data.POLL_INTERVAL: "5" if row.response_code == IN_PROGRESS else "",
+        }
+    )
 
 
 def error_response(request: Message, response_code: str) -> Message | None:
@@ -97,5 +116,5 @@ def status_response(request: Message, response_code: str, row: Row[Any] | None =
             "44": stored["39"],
             "49": stored["49"],
         }
-        response |= {field: stored[field] for field in ("38", "54", "55") if field in stored}
+        response |= {field: stored[field] for field in ("38", "48", "54", "55") if field in stored}
     return response

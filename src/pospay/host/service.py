@@ -38,7 +38,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -47,6 +47,7 @@ from sqlalchemy.exc import IntegrityError
 
 from pospay.cards import mask_merchant, pan_reference
 from pospay.channels import CardAuthorisation, CardChannel, CardResult
+from pospay.channels.wallet import WalletChannel
 from pospay.clock import Clock
 from pospay.errors import BadInput, IllegalTransition, MessageFormatError
 from pospay.host import journal, link_keys, originals, settlement
@@ -57,6 +58,7 @@ from pospay.host.reversing import ReversalDesk
 from pospay.host.screening import check_track2, local_decline
 from pospay.host.settings import HostSettings
 from pospay.host.status_query import answer_status_query
+from pospay.host.wallet_desk import WalletDesk, is_qr_request
 from pospay.iso8583 import Message
 from pospay.iso8583.fields import read_amount
 from pospay.iso8583.messages import (
@@ -67,6 +69,7 @@ from pospay.iso8583.messages import (
     response_mti,
 )
 from pospay.money import Money
+from pospay.qr.customer_codes import Wallet
 from pospay.security.keys import generate_working_keys, working_keys_field
 from pospay.security.mac import mac_valid, needs_mac, with_mac
 from pospay.security.pin import translate_pin_block
@@ -93,13 +96,23 @@ class HostService:
     """Answers terminal requests. Construct with storage, channel and clock injected."""
 
     def __init__(
-        self, committer: Committer, channel: CardChannel, clock: Clock, settings: HostSettings
+        self,
+        committer: Committer,
+        channel: CardChannel,
+        clock: Clock,
+        settings: HostSettings,
+        wallets: Mapping[Wallet, WalletChannel] | None = None,
     ) -> None:
         self._committer = committer
         self._channel = channel
         self._clock = clock
         self._settings = settings
         self._reversals = ReversalDesk(committer, channel, clock, settings)
+        # QR payments (`host.wallet_desk`); `channel` must then route their reversals and
+        # follow-ups too (`host.wallet_routing.WalletRoutedChannel`).
+        self.wallets = None
+        if wallets is not None:
+            self.wallets = WalletDesk(committer, wallets, clock, settings, self._replay)
         # Records the REPLY_BEFORE_COMMIT defect left running after its answer.
         self._detached: set[asyncio.Future[Row[Any]]] = set()
 
@@ -180,12 +193,16 @@ class HostService:
             if kind is None:
                 log.info("unsupported request %s/%s", request.get("t"), request.get("3"))
                 return error_response(request, INVALID_TRANSACTION)
+            if self.wallets is not None and is_qr_request(request):
+                return await self.wallets.authorise(kind, request)
             check_required(kind, request)
             if kind is Kind.SIGN_IN:
                 return await self._sign_in(request)
             if kind is Kind.REVERSAL:
                 return await self._reversals.reverse(request)
             if kind is Kind.STATUS_QUERY:
+                if self.wallets is not None:
+                    await self.wallets.refresh(request)
                 return await answer_status_query(self._committer, self._clock, request)
             if kind is Kind.SETTLEMENT:
                 return await settlement.settle(self._committer, self._clock, request)

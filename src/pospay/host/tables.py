@@ -78,9 +78,16 @@ host_journal = Table(
     # or a reversal ("reversal") named it, so that the request, arriving late, is refused by
     # the duplicate key and never forwarded (`host.tombstones`).
     Column("tombstone", String(12), nullable=True),
+    # A QR wallet payment: the wallet, the host's order (or refund) number there, the
+    # wallet's trade number and the payer as the wallet masked it; NULL for cards.
+    Column("wallet", String(16), nullable=True),
+    Column("wallet_order", String(64), nullable=True),
+    Column("wallet_trade_no", String(64), nullable=True),
+    Column("payer_masked", String(32), nullable=True),
     UniqueConstraint("terminal_id", "stan", "transmission_at", name="uq_host_journal_request"),
     CheckConstraint("amount_minor >= 0", name="ck_host_journal_amount"),
     Index("ix_host_journal_original", "original_id"),
+    Index("ix_host_journal_wallet_order", "wallet_order", unique=True),
 )
 
 host_terminal = Table(

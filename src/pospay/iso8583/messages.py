@@ -87,6 +87,9 @@ PREPAID_OPERATIONS = (*PREPAID_CARD_OPERATIONS, Kind.PREPAID_TOP_UP, Kind.PREPAI
 # A follow-up names its original by RRN (field 37) instead of carrying the card.
 _FOLLOW_UP = ("3", "4", "7", "11", "12", "13", "25", "37", "41", "42", "49", "60")
 
+# A QR sale (entry mode 032 or 812) carries field 48 instead of a card (`iso8583.qr_data`).
+QR_SALE_REQUIRED = ("3", "4", "7", "11", "12", "13", "22", "25", "41", "42", "48", "49", "60")
+
 REQUIRED_FIELDS: dict[Kind, tuple[str, ...]] = {
     Kind.SIGN_IN: ("7", "11", "41", "42", "60", "70"),
     Kind.SALE: (*_CARD_REQUEST, "4"),
@@ -139,7 +142,13 @@ ENTRY_MODES: dict[Method, str] = {
     Method.CARD_MAGSTRIPE: "021",
     Method.CARD_CHIP: "051",
     Method.CARD_CONTACTLESS: "071",
+    # QR codes: 03 bar code read (the customer's payment code, scanned); 81 paid on the
+    # customer's own device (it scanned the terminal's QR). 2: the terminal takes no PIN,
+    # the wallet asks for its password on the phone.
+    Method.QR_CUSTOMER: "032",
+    Method.QR_MERCHANT: "812",
 }
+QR_METHODS = frozenset({Method.QR_CUSTOMER, Method.QR_MERCHANT})
 METHOD_OF_ENTRY_MODE: dict[str, Method] = {code[:2]: method for method, code in ENTRY_MODES.items()}
 
 _KIND_OF: dict[tuple[str, str | None], Kind] = {

@@ -55,6 +55,7 @@ SPEC: dict[str, SpecField] = {
     "41": _fixed("ascii", 8, "Card acceptor terminal identification"),
     "42": _fixed("ascii", 15, "Card acceptor identification code (merchant number)"),
     "44": _var("ascii", 2, 25, "Additional response data"),
+    "48": _var("ascii", 3, 512, "Additional data, private: QR payment"),
     "49": _fixed("ascii", 3, "Currency code, transaction (ISO 4217 numeric)"),
     "52": _fixed("b", 8, "Personal identification number (PIN) data"),
     "53": _fixed("ascii", 16, "Security related control information"),

@@ -35,6 +35,7 @@ class VerdictKind(StrEnum):
     CURRENCY_MISMATCH = "currency_mismatch"
     AMOUNT_MISMATCH = "amount_mismatch"
     EXPIRED = "expired"
+    ALREADY_USED = "already_used"
     BAD_CUSTOMER_CODE = "bad_customer_code"
 
 
@@ -71,6 +72,20 @@ MANDATORY = (
     emvco.CRC,
 )
 _AMOUNT = re.compile(r"[0-9]+(\.[0-9]*)?")
+
+
+def already_used(verdict: Verdict, voucher: str, state: str) -> Verdict:
+    """The verdict on a usable merchant QR whose order the terminal's journal has ended:
+    `state` is the attempt's (approved, declined, reversed...), `voucher` its number."""
+    return Verdict(
+        VerdictKind.ALREADY_USED,
+        f"二维码已使用过：凭证号 {voucher} 的交易已结束（{state}），请重新生成",
+        f"The code was used already: the attempt with voucher {voucher} is {state}; "
+        "show a new one.",
+        {"voucher": voucher, "state": state, "reference": verdict.summary.get("reference", "")},
+        verdict.summary,
+        verdict.fields,
+    )
 
 
 def unreadable(reason: str) -> Verdict:

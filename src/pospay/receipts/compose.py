@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from pospay.receipts.columns import Measure, center, spread, wrap
 from pospay.receipts.layout import (
+    QR_SALE_SLIP,
     SALE_SLIP,
     Element,
     Field,
@@ -51,6 +52,8 @@ def compose(
     receipt: Receipt, paper: Paper, measure: Measure, layout: Layout = SALE_SLIP
 ) -> tuple[PrintLine, ...]:
     """The lines of `receipt` laid out by `layout` on `paper`, columns counted by `measure`."""
+    if layout is SALE_SLIP and receipt.wallet is not None:
+        layout = QR_SALE_SLIP
     lines: list[PrintLine] = []
     for element in layout:
         lines.extend(_lines(element, receipt, paper.columns, measure))

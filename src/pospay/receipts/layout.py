@@ -80,6 +80,9 @@ class Value(StrEnum):
     CHIP_TSI = "chip_tsi"
     CHIP_CRYPTOGRAM = "chip_cryptogram"
     SEAL = "seal"
+    WALLET = "wallet"
+    WALLET_ORDER = "wallet_order"
+    PAYER = "payer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +186,16 @@ ENTRY_MODE_LABELS: Mapping[Method, Label] = MappingProxyType(
         Method.CARD_MAGSTRIPE: Label("刷卡", "SWIPE"),
         Method.CARD_CONTACTLESS: Label("挥卡", "CONTACTLESS"),
         Method.CARD_MANUAL: Label("手输卡号", "MANUAL"),
+        Method.QR_CUSTOMER: Label("扫付款码", "PAYMENT CODE"),
+        Method.QR_MERCHANT: Label("顾客扫码", "MERCHANT QR"),
+    }
+)
+
+WALLET_LABELS: Mapping[str, Label] = MappingProxyType(
+    {
+        "alipay": Label("支付宝", "ALIPAY"),
+        "wechat": Label("微信支付", "WECHAT PAY"),
+        "unionpay": Label("银联二维码", "UNIONPAY QR"),
     }
 )
 
@@ -198,6 +211,9 @@ SALE_SLIP: Layout = (
     Rule(),
     Field(Label("卡号", "CARD NO."), Value.CARD),
     Field(Label("卡组织", "CARD BRAND"), Value.CARD_BRAND),
+    Field(Label("钱包", "WALLET"), Value.WALLET),
+    Field(Label("订单号", "ORDER NO."), Value.WALLET_ORDER),
+    Field(Label("付款人", "PAYER"), Value.PAYER),
     Field(Label("输入方式", "ENTRY MODE"), Value.ENTRY_MODE),
     Field(Label("发卡行", "ISSUER"), Value.ISSUER),
     Field(Label("收单行", "ACQUIRER"), Value.ACQUIRER),
@@ -230,4 +246,12 @@ SALE_SLIP: Layout = (
         )
     ),
     QrCode(Label("电子签名验证", "E-RECEIPT VERIFICATION"), Value.SEAL),
+)
+
+# A QR wallet payment's slip: the sale slip, acknowledging a wallet payment, not a card's.
+QR_SALE_SLIP: Layout = tuple(
+    Paragraph(Label("本人确认以上交易，款项已由钱包支付", "I ACKNOWLEDGE THIS WALLET PAYMENT"))
+    if isinstance(element, Paragraph)
+    else element
+    for element in SALE_SLIP
 )

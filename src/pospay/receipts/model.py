@@ -41,6 +41,9 @@ class ChipData:
         _require_printable("application label", self.label)
 
 
+QR_METHODS = frozenset({Method.QR_CUSTOMER, Method.QR_MERCHANT})
+
+
 class ReceiptCopy(StrEnum):
     """Which copy: the merchant keeps one (signed), the cardholder takes the other."""
 
@@ -81,12 +84,25 @@ class Receipt:
     # The QR payload that ties the paper to its signed document (`signing.qr_payload`);
     # None before the receipt has been signed.
     seal: str | None = None
+    # A QR wallet payment: the wallet, the host's order number there and the payer as
+    # the wallet masked it (a QR payment has no card: `card_display` is empty).
+    wallet: str | None = None
+    wallet_order: str | None = None
+    payer: str | None = None
 
     def __post_init__(self) -> None:
-        if self.copy is ReceiptCopy.MERCHANT:
+        if self.method in QR_METHODS:
+            if self.card_display:
+                raise ValueError("a QR payment's receipt shows no card number")
+            if not self.wallet:
+                raise ValueError("a QR payment's receipt names its wallet")
+        elif self.copy is ReceiptCopy.MERCHANT:
             check_merchant_display(self.card_display)
         else:
             check_customer_display(self.card_display)
+        for name in ("wallet", "wallet_order", "payer"):
+            if getattr(self, name) is not None:
+                _require_printable(name, getattr(self, name))
         for name in ("batch", "voucher", "stan"):
             _require_shape(name, getattr(self, name), 6, digits=True)
         _require_shape("merchant_id", self.merchant_id, 15)

@@ -45,6 +45,10 @@ class SaleReceiptData:
     acquirer: str | None = None
     chip: ChipData | None = None  # the chip's answer (chip and contactless)
     balance: Money | None = None  # a prepaid card's balance after the attempt
+    # A QR wallet payment (`Receipt.wallet`, `wallet_order`, `payer`).
+    wallet: str | None = None
+    wallet_order: str | None = None
+    payer: str | None = None
 
 
 def build_sale_receipts(
@@ -81,8 +85,10 @@ def build_sale_receipts(
         acquirer=sale.acquirer,
         chip=sale.chip,
         balance=sale.balance,
+        wallet=sale.wallet,
+        wallet_order=sale.wallet_order,
+        payer=sale.payer,
     )
-    customer = replace(
-        merchant, copy=ReceiptCopy.CUSTOMER, card_display=customer_display(sale.masked_pan)
-    )
+    shown = customer_display(sale.masked_pan) if sale.masked_pan else ""
+    customer = replace(merchant, copy=ReceiptCopy.CUSTOMER, card_display=shown)
     return merchant, customer

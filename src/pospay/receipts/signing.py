@@ -122,7 +122,12 @@ def receipt_document(receipt: Receipt, counter: int, previous: str, key: str) ->
         raise ValueError(f"a receipt counter starts at 1, not {counter}")
     chip = receipt.chip
     balance = {} if receipt.balance is None else {"balance_minor": receipt.balance.minor}
-    return balance | {
+    wallet = (
+        {}
+        if receipt.wallet is None
+        else {"wallet": receipt.wallet, "order": receipt.wallet_order, "payer": receipt.payer}
+    )
+    return balance | wallet | {
         "format": FORMAT,
         "terminal": receipt.terminal_id,
         "counter": counter,
@@ -185,6 +190,9 @@ def receipt_of_document(document: Document) -> Receipt:
         balance=None
         if d.get("balance_minor") is None
         else Money(d["balance_minor"], d["currency"]),
+        wallet=d.get("wallet"),
+        wallet_order=d.get("order"),
+        payer=d.get("payer"),
     )
 
 

@@ -17,6 +17,7 @@ from pospay.receipts.layout import (
     ENTRY_MODE_MARKS,
     KIND_LABELS,
     REPRINT_LABEL,
+    WALLET_LABELS,
     Label,
     Value,
 )
@@ -40,7 +41,7 @@ _WRITERS: Mapping[Value, Callable[[Receipt], Text | None]] = MappingProxyType(
         Value.TERMINAL_ID: lambda r: r.terminal_id,
         Value.OPERATOR: lambda r: r.operator,
         Value.CARD: lambda r: r.card_display + ENTRY_MODE_MARKS.get(r.method, ""),
-        Value.CARD_BRAND: lambda r: r.card_brand,
+        Value.CARD_BRAND: lambda r: None if r.wallet else r.card_brand,
         Value.ENTRY_MODE: lambda r: ENTRY_MODE_LABELS.get(r.method),
         Value.ISSUER: lambda r: r.issuer,
         Value.ACQUIRER: lambda r: r.acquirer,
@@ -59,6 +60,9 @@ _WRITERS: Mapping[Value, Callable[[Receipt], Text | None]] = MappingProxyType(
         Value.CHIP_TSI: lambda r: r.chip.tsi if r.chip else None,
         Value.CHIP_CRYPTOGRAM: lambda r: r.chip.cryptogram if r.chip else None,
         Value.SEAL: lambda r: r.seal,
+        Value.WALLET: lambda r: WALLET_LABELS.get(r.wallet, r.wallet) if r.wallet else None,
+        Value.WALLET_ORDER: lambda r: r.wallet_order,
+        Value.PAYER: lambda r: r.payer,
     }
 )
 

@@ -1,9 +1,10 @@
-"""A running acquiring host: host journal, issuer simulator, the prepaid programme and the
-ISO 8583 server.
+"""A running acquiring host: host journal, issuer simulator, the prepaid programme, the
+wallet channels (with their notification listener) and the ISO 8583 server.
 
 The host's one channel is a `RoutedChannel`: card numbers of the prepaid programme's
 BIN ranges go to the `PrepaidLedger`, whose tables live in the host's own database
-(the host is their issuer); every other card goes to the issuer simulator.
+(the host is their issuer); every other card goes to the issuer simulator. With wallets
+(`wallet_urls`), a `WalletRoutedChannel` in front sends QR attempts to their wallet.
 
 Used by `pospay serve`, the demo, the benchmarks and the end-to-end tests, so they
 all exercise the same wiring.
@@ -17,7 +18,7 @@ afterwards it runs every `recovery_interval` seconds in the background with
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -25,15 +26,22 @@ from types import TracebackType
 from sqlalchemy import Engine
 
 from pospay.channels import CardChannel, RoutedChannel
+from pospay.channels.wallet import WalletChannel
 from pospay.clock import Clock, SystemClock
+from pospay.host.notifications_http import notification_app
 from pospay.host.recovery import RecoveryLoop, RecoveryReport
 from pospay.host.server import IsoServer
 from pospay.host.service import HostService
 from pospay.host.settings import HostSettings
+from pospay.host.wallet_routing import WalletRoutedChannel
 from pospay.issuer import IssuerSimulator
 from pospay.prepaid import TEST_PROGRAMME, PrepaidLedger, Programme
+from pospay.qr.customer_codes import Wallet
+from pospay.runtime.http_server import HttpServer
 from pospay.runtime.keys import load_or_create_key
 from pospay.storage import GroupCommitter, migrate, open_engine
+from pospay.wallets.clients import wallet_client
+from pospay.wallets.transport import HttpTransport
 
 
 @dataclass
@@ -59,6 +67,10 @@ class HostNode:
     channel_for: Callable[[IssuerSimulator], CardChannel] | None = None
     # The prepaid programme the host issues cards of.
     programme: Programme = TEST_PROGRAMME
+    # QR wallets: the base URL of each wallet service (`pospay wallet serve`), and the
+    # port of the host's notification listener (0: a free one). None: no QR payments.
+    wallet_urls: Mapping[Wallet, str] | None = None
+    notify_port: int = 0
 
     host_engine: Engine = field(init=False)
     issuer_engine: Engine = field(init=False)
@@ -71,6 +83,10 @@ class HostNode:
     # What the start-up run of the recovery job did.
     startup_recovery: RecoveryReport = field(init=False)
     _committers: list[GroupCommitter] = field(init=False, default_factory=list)
+    notify_server: HttpServer | None = field(init=False, default=None)
+    # The host's clients of the wallets (empty without `wallet_urls`).
+    wallets: dict[Wallet, WalletChannel] = field(init=False, default_factory=dict)
+    _wallet_transports: list[HttpTransport] = field(init=False, default_factory=list)
 
     @property
     def port(self) -> int:
@@ -107,7 +123,11 @@ class HostNode:
             pan_key=load_or_create_key(self.key_dir / "prepaid-pan.key"),
             programme=self.programme,
         )
-        channel = RoutedChannel(cards, self.prepaid)
+        channel: CardChannel = RoutedChannel(cards, self.prepaid)
+        wallets = None
+        if self.wallet_urls is not None:
+            wallets = self.wallets = await self._wallet_channels()
+            channel = WalletRoutedChannel(channel, wallets, host_committer)
         self.service = service = HostService(
             host_committer,
             channel,
@@ -117,7 +137,9 @@ class HostNode:
                 key_encryption_key=load_or_create_key(self.key_dir / "host-kek.key"),
                 channel_timeout=self.channel_timeout,
             ),
+            wallets=wallets,
         )
+
         self.recovery = RecoveryLoop(
             host_committer,
             channel,
@@ -137,6 +159,24 @@ class HostNode:
             raise
         return self
 
+    async def _wallet_channels(self) -> dict[Wallet, WalletChannel]:
+        """Clients of the wallet services, told to notify the host's listener (started
+        here, first, so that its port is known)."""
+        assert self.wallet_urls is not None
+        self.notify_server = HttpServer(
+            notification_app(lambda: getattr(getattr(self, "service", None), "wallets", None)),
+            host=self.iso_host,
+            port=self.notify_port,
+        )
+        await self.notify_server.start()
+        channels: dict[Wallet, WalletChannel] = {}
+        for wallet, url in self.wallet_urls.items():
+            transport = HttpTransport(url, timeout=self.channel_timeout)
+            self._wallet_transports.append(transport)
+            notify_url = f"{self.notify_server.url}/notify/{wallet.value}"
+            channels[wallet] = wallet_client(wallet, transport, self.clock, notify_url)
+        return channels
+
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
@@ -145,6 +185,10 @@ class HostNode:
     ) -> None:
         await self.recovery.stop()
         await self.server.stop()
+        if self.notify_server is not None:
+            await self.notify_server.stop()
+        for transport in self._wallet_transports:
+            await transport.aclose()
         for committer in self._committers:
             await committer.stop()
         self.host_engine.dispose()

@@ -27,6 +27,7 @@ _BEFORE = frozenset(
         Fault.TERMINAL_CRASH_BEFORE_COMMIT,
         Fault.HOST_CRASH_BEFORE_COMMIT,
         Fault.ISSUER_CRASH_BEFORE_COMMIT,
+        Fault.WALLET_CRASH_BEFORE_COMMIT,
     }
 )
 

@@ -40,6 +40,8 @@ class Fault(StrEnum):
     HOST_CRASH_AFTER_COMMIT = "host_crash_after_commit"
     ISSUER_CRASH_BEFORE_COMMIT = "issuer_crash_before_commit"
     ISSUER_CRASH_AFTER_COMMIT = "issuer_crash_after_commit"
+    WALLET_CRASH_BEFORE_COMMIT = "wallet_crash_before_commit"
+    WALLET_CRASH_AFTER_COMMIT = "wallet_crash_after_commit"
     # The receipt printer stops: until it is fixed, every print fails.
     PRINTER_PAPER_OUT = "printer_paper_out"
     PRINTER_JAM = "printer_jam"
@@ -53,6 +55,7 @@ class Site(StrEnum):
     TERMINAL_COMMIT = "terminal_commit"
     HOST_COMMIT = "host_commit"
     ISSUER_COMMIT = "issuer_commit"
+    WALLET_COMMIT = "wallet_commit"
     PRINT = "print"
 
 
@@ -81,11 +84,14 @@ SITES: dict[Site, tuple[float, tuple[Fault, ...]]] = {
     ),
     Site.HOST_COMMIT: (0.012, (F.HOST_CRASH_BEFORE_COMMIT, F.HOST_CRASH_AFTER_COMMIT)),
     Site.ISSUER_COMMIT: (0.02, (F.ISSUER_CRASH_BEFORE_COMMIT, F.ISSUER_CRASH_AFTER_COMMIT)),
+    Site.WALLET_COMMIT: (0.02, (F.WALLET_CRASH_BEFORE_COMMIT, F.WALLET_CRASH_AFTER_COMMIT)),
     Site.PRINT: (0.05, (F.PRINTER_PAPER_OUT, F.PRINTER_JAM, F.PRINTER_OFFLINE)),
 }
 
 
-_COMMIT_SITES = frozenset({Site.TERMINAL_COMMIT, Site.HOST_COMMIT, Site.ISSUER_COMMIT})
+_COMMIT_SITES = frozenset(
+    {Site.TERMINAL_COMMIT, Site.HOST_COMMIT, Site.ISSUER_COMMIT, Site.WALLET_COMMIT}
+)
 
 
 class FaultPlan:

@@ -17,7 +17,9 @@ from pospay.cards import Brand
 from pospay.issuer.test_cards import MAGIC_AMOUNTS, TEST_CARDS, TestCard
 from pospay.money import Money
 from pospay.simulation.prepaid_customers import PrepaidCustomers, PrepaidStep
+from pospay.qr.customer_codes import Wallet
 from pospay.transaction import Kind, Method
+from pospay.wallets.payers import code_for
 
 _CHAOS_BRANDS = (
     ("62123456", Brand.UNIONPAY, "135790"),
@@ -71,6 +73,11 @@ _STEP_WEIGHTS = (62, 5, 8, 7, 7, 7, 4)
 # The share of steps a prepaid customer takes (`simulation.prepaid_customers`).
 PREPAID_SHARE = 0.12
 
+# The share of sales paid by QR, and the test payers (`wallets.payers`) who pay them.
+QR_SHARE = 0.15
+_QR_PAYERS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010")
+_QR_PAYER_WEIGHTS = (50, 10, 4, 4, 4, 4, 6, 6, 6, 6)
+
 
 @dataclass(frozen=True, slots=True)
 class Step:
@@ -81,6 +88,10 @@ class Step:
     amount: Money | None = None
     original: str | None = None  # the voucher a follow-up acts on
     prepaid: PrepaidStep | None = None  # a prepaid customer's step
+    # A QR sale: the wallet, the test payer, and for a customer's code the code itself.
+    wallet: Wallet | None = None
+    payer: str | None = None
+    code: str | None = None
 
     @property
     def label(self) -> str:
@@ -122,7 +133,32 @@ class Cashier:
             return Step(kind, amount=Money(used, self.currency), original=voucher)
         if kind not in (Kind.SALE, Kind.BALANCE_INQUIRY, Kind.PREAUTH):
             kind = Kind.SALE
+        if kind is Kind.SALE and self.rng.random() < QR_SHARE:
+            return self._qr_step()
         return self._card_step(kind)
+
+    def _qr_step(self) -> Step:
+        """A sale paid by QR: a customer's code or the terminal's QR, either wallet, a
+        test payer by weight (most pay, some ask for the password, refuse, run short,
+        never answer or lose their notification); now and then a code no wallet issued."""
+        wallet = self.rng.choice((Wallet.ALIPAY, Wallet.WECHAT))
+        payer = self.rng.choices(_QR_PAYERS, _QR_PAYER_WEIGHTS)[0]
+        amount = Money(self.rng.randint(100, 50_000), self.currency)
+        if self.rng.random() < 0.5:
+            return Step(
+                Kind.SALE, method=Method.QR_MERCHANT, amount=amount, wallet=wallet, payer=payer
+            )
+        code = code_for(wallet, payer, f"{self.rng.randrange(10**12):012d}")
+        if self.rng.random() < 0.02:
+            code = code[:-1]  # a misread: too short for any wallet, refused at the till
+        return Step(
+            Kind.SALE,
+            method=Method.QR_CUSTOMER,
+            amount=amount,
+            wallet=wallet,
+            payer=payer,
+            code=code,
+        )
 
     def _card_step(self, kind: Kind) -> Step:
         method = self.rng.choices(_METHODS, _METHOD_WEIGHTS)[0]

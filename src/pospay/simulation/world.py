@@ -29,6 +29,7 @@ from pospay.host.defects import Defect
 from pospay.host.recovery import RecoveryLoop
 from pospay.host.service import HostService
 from pospay.host.settings import HostSettings
+from pospay.host.wallet_routing import WalletRoutedChannel
 from pospay.iso8583.response_codes import BATCH_SETTLED
 from pospay.issuer import IssuerSimulator
 from pospay.prepaid import PrepaidLedger
@@ -40,6 +41,15 @@ from pospay.simulation.network import Network, SimHostLink
 from pospay.simulation.nodes import Node, install
 from pospay.simulation.prepaid_customers import PrepaidCustomers, run_prepaid_step
 from pospay.simulation.printer import SimPrinter
+from pospay.simulation.wallets import (
+    WALLETS,
+    NotificationLink,
+    SimPhone,
+    SimWalletTransport,
+    WalletProc,
+    chaos_payers,
+    notify_forever,
+)
 from pospay.simulation.workload import Cashier, Step, chaos_cards
 from pospay.storage import migrate
 from pospay.storage.migrate import DATABASES
@@ -47,7 +57,10 @@ from pospay.terminal.card_read import CardRead
 from pospay.terminal.config import TerminalConfig
 from pospay.terminal.engine import Terminal
 from pospay.terminal.outcome import Outcome
+from pospay.terminal.qr_payments import BadQrCode
 from pospay.transaction import Kind
+from pospay.wallets.clients import wallet_client
+from pospay.wallets.core import PASSWORD_WINDOW, WalletCore
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +195,18 @@ class World:
         host = HostProc(self._node("host"))
         network = Network(self.faults, host)
         cards = SimChannel(self.faults, issuer)
+        # The QR wallets: a process of their own, reached through signed clients.
+        wallets = self._wallets = WalletProc(self._node("wallets"))
+        self._clock = clock
+        wallet_channels = {
+            wallet: wallet_client(
+                wallet,
+                SimWalletTransport(self.faults, wallets, wallet),
+                clock,
+                f"sim://host/notify/{wallet.value}",
+            )
+            for wallet in WALLETS
+        }
         settings = HostSettings(
             pan_key=self._bytes.randbytes(32),
             key_encryption_key=self._bytes.randbytes(32),
@@ -197,13 +222,21 @@ class World:
             issuer.simulator = IssuerSimulator(disk, clock, issuer_pan_key, cards=self._cards)
             issuer.node.up = True
 
+        async def boot_wallets() -> None:
+            disk = SimulatedDisk(engines["wallets"], wallets.node, self.faults, Site.WALLET_COMMIT)
+            wallets.boot(WalletCore(disk, clock, payers=chaos_payers()), clock)
+            wallets.node.up = True
+            await notify_forever(wallets, NotificationLink(self.faults, host))
+
         async def boot_host() -> None:
             disk = SimulatedDisk(engines["host"], host.node, self.faults, Site.HOST_COMMIT)
-            # The host is the prepaid programme's issuer: its ledger is on the host's disk.
+            # The host is the prepaid programme's issuer: its ledger is on the host's disk;
+            # the wallets take the QR attempts, whatever the card channels behind them.
             channel = RoutedChannel(cards, PrepaidLedger(disk, clock, prepaid_pan_key))
+            routed = WalletRoutedChannel(channel, wallet_channels, disk)
             recovery = RecoveryLoop(
                 disk,
-                channel,
+                routed,
                 clock,
                 interval=RECOVERY_INTERVAL,
                 grace=RECOVERY_GRACE,
@@ -211,7 +244,7 @@ class World:
             )
             host.recovery = recovery
             await recovery.run_once(grace=0.0)  # start-up: nothing of ours is in flight
-            host.service = HostService(disk, channel, clock, settings)
+            host.service = HostService(disk, routed, clock, settings, wallets=wallet_channels)
             host.node.up = True
             while True:
                 await asyncio.sleep(RECOVERY_INTERVAL)
@@ -221,6 +254,10 @@ class World:
         await asyncio.sleep(0)
         assert issuer.simulator is not None
         await issuer.simulator.install_test_cards()
+        wallets.node.start(boot_wallets)
+        await asyncio.sleep(0)
+        assert wallets.core is not None
+        await wallets.core.install_test_payers()
         host.node.start(boot_host)
         await asyncio.sleep(1.0)
         first = self._first_terminal
@@ -231,10 +268,12 @@ class World:
         for proc in terminals:
             await proc.finished.wait()
         await self._quiesce(host, issuer, terminals)
-        nodes = [issuer.node, host.node, *(proc.node for proc in terminals)]
+        nodes = [issuer.node, host.node, wallets.node, *(proc.node for proc in terminals)]
         for node in nodes:
             await node.stop()
-        agreement = check_agreement(engines["terminal"], engines["host"], engines["issuer"])
+        agreement = check_agreement(
+            engines["terminal"], engines["host"], engines["issuer"], wallets=engines["wallets"]
+        )
         return WorldResult(
             agreement=agreement,
             engines=engines,
@@ -242,7 +281,8 @@ class World:
             crashes={
                 "issuer": issuer.node.crashes,
                 "host": host.node.crashes,
-                "terminals": sum(node.crashes for node in nodes[2:]),
+                "wallets": wallets.node.crashes,
+                "terminals": sum(node.crashes for node in nodes[3:]),
             },
             steps=dict(sorted(self._steps.items())),
             refused_locally=self._refused_locally,
@@ -261,6 +301,11 @@ class World:
         each party runs anyway: host recovery, queued reversals, print queue, settlement."""
         self.faults.enabled = False
         await asyncio.sleep(QUIET)
+        # Until every QR order still being paid has closed at its wallet (a payer who never
+        # enters the password): the wallet's last word is final then.
+        await asyncio.sleep(PASSWORD_WINDOW.total_seconds())
+        while not self._wallets.node.up:  # noqa: ASYNC110 - free on virtual time
+            await asyncio.sleep(1.0)
         # Polling costs nothing on virtual time, and keeps `Node` free of events.
         while not all(node.up for node in self._nodes(host, issuer, terminals)):  # noqa: ASYNC110
             await asyncio.sleep(1.0)
@@ -288,6 +333,11 @@ class World:
     @staticmethod
     def _nodes(host: HostProc, issuer: IssuerProc, terminals: list[TerminalProc]) -> list[Node]:
         return [host.node, issuer.node, *(proc.node for proc in terminals)]
+
+    def _qr_display(self, step: Step) -> SimPhone:
+        assert step.wallet is not None and step.payer is not None
+        rng = random.Random(f"pospay-chaos-phone:{self._seed}:{self._started}")
+        return SimPhone(self._wallets, self._clock, rng, step.wallet, step.payer)
 
     # --- terminals ------------------------------------------------------------------
 
@@ -355,6 +405,8 @@ class World:
             step = proc.cashier.next_step()
             proc.attempts += 1
             self._steps[step.label] = self._steps.get(step.label, 0) + 1
+            if step.wallet is not None:
+                self._steps[step.method.value] = self._steps.get(step.method.value, 0) + 1
             outcome = await self._attempt(terminal, step)
             if outcome is not None:
                 proc.cashier.told(step, outcome.voucher, outcome.approved)
@@ -371,8 +423,12 @@ class World:
 
     async def _attempt(self, terminal: Terminal, step: Step) -> Outcome | None:
         try:
+            if step.code is not None and step.amount is not None:
+                return await terminal.pay_by_code(step.code, step.amount)
+            if step.wallet is not None and step.amount is not None:
+                return await terminal.pay_by_qr(step.wallet, step.amount, self._qr_display(step))
             return await self._run_step(terminal, step)
-        except OriginalNotFound:
+        except (OriginalNotFound, BadQrCode):
             self._refused_locally += 1
         except PospayError as error:
             self._errors.append(f"{step.kind.value}: {type(error).__name__}: {error}")

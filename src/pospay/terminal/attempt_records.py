@@ -102,6 +102,9 @@ def follow_up_record(
         pos_entry_mode=original.pos_entry_mode,
         card_sequence=original.card_sequence,
         local_ref=local_ref,
+        wallet=original.wallet,
+        wallet_order=original.wallet_order,
+        payer_masked=original.payer_masked,
     )
 
 
@@ -123,3 +126,30 @@ def full_card_request(
     if card.track2 is not None:
         request["35"] = card.track2
     return request
+
+
+def qr_attempt_record(
+    config: TerminalConfig,
+    method: Method,
+    wallet: str,
+    amount: Money,
+    now: datetime,
+    *,
+    operator: str,
+    local_ref: str,
+) -> AttemptRecord:
+    """The journal record of a QR sale: no card, the wallet instead."""
+    return AttemptRecord(
+        terminal_id=config.terminal_id,
+        kind=Kind.SALE,
+        method=method,
+        amount_minor=amount.minor,
+        currency=amount.currency,
+        pan_masked="",
+        brand=wallet,
+        operator=operator,
+        transmission_at=transmission_field(now),
+        pos_entry_mode=ENTRY_MODES[method],
+        local_ref=local_ref,
+        wallet=wallet,
+    )

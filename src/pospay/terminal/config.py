@@ -50,3 +50,13 @@ class TerminalConfig:
         if any(pan.startswith(prefix) for prefix in self.prepaid_bins):
             return PREPAID_BRAND
         return brand_of(pan).value
+    # QR payments: how long the terminal polls a customer's code that waits for the
+    # payer's password before it cancels, and how long its own QR stays payable.
+    qr_poll_window: float = 45.0
+    qr_expiry: float = 120.0
+    # What the merchant-presented QR says of the shop (EMVCo tags 52, 58, 59, 60);
+    # an empty name: the ASCII part of `merchant_name`.
+    merchant_category: str = "5411"
+    country_code: str = "CN"
+    merchant_city: str = "SHANGHAI"
+    qr_merchant_name: str = ""

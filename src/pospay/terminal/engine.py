@@ -43,6 +43,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -54,7 +55,7 @@ from pospay.errors import (
     OriginalNotFound,
     OutcomeUnknown,
 )
-from pospay.iso8583 import Message
+from pospay.iso8583 import Message, qr_data
 from pospay.iso8583.fields import (
     transmission_field,
 )
@@ -63,6 +64,7 @@ from pospay.iso8583.messages import (
 )
 from pospay.money import Money
 from pospay.printer import ReceiptPrinter
+from pospay.qr.customer_codes import Wallet
 from pospay.receipts import ReceiptCopy
 from pospay.security.keys import RandomBytes, WorkingKeys, decrypt_under, read_working_keys_field
 from pospay.storage import Committer
@@ -72,6 +74,7 @@ from pospay.terminal.attempt_records import (
     follow_up_record,
     full_card_request,
     generate_ac,
+    qr_attempt_record,
 )
 from pospay.terminal.card_read import CardRead
 from pospay.terminal.config import TerminalConfig
@@ -80,6 +83,13 @@ from pospay.terminal.operators import Credentials, Operator, Operators, Supervis
 from pospay.terminal.outcome import Outcome
 from pospay.terminal.prepaid import PrepaidCounter
 from pospay.terminal.printing import DrainResult, PendingPrint, ReceiptSpooler
+from pospay.terminal.qr_payments import (
+    QrDisplay,
+    QrSettler,
+    customer_code,
+    qr_expiry_field,
+    qr_request,
+)
 from pospay.terminal.receipt_chain import process_receipt_key
 from pospay.terminal.reprints import BOTH_COPIES, ReprintOutcome, Reprints
 from pospay.terminal.requests import follow_up_request
@@ -88,7 +98,7 @@ from pospay.terminal.settlement import BatchSettlement, SettlementOutcome
 from pospay.terminal.settling import AttemptSettler
 from pospay.terminal.status_query import StatusReport
 from pospay.terminal.store_and_forward import ReversalForwarder, ReversalStatus, Sleep
-from pospay.transaction import Kind
+from pospay.transaction import Kind, Method
 from pospay.transaction.follow_ups import ORIGINAL_KIND
 
 log = logging.getLogger(__name__)
@@ -131,6 +141,16 @@ class Terminal:
         )
         self._settler = AttemptSettler(
             config, committer, self._link, clock, self._spooler, self._reversals, self._receipt_key
+        )
+        self._qr = QrSettler(
+            config,
+            committer,
+            self._link,
+            clock,
+            self._spooler,
+            self._reversals,
+            self._receipt_key,
+            sleep=sleep,
         )
         self._session: Operator | None = None
         # Where the unpredictable numbers (9F37) given to the chip come from.
@@ -455,6 +475,53 @@ class Terminal:
         )
         request = follow_up_request(self.config, kind, amount, row, original, now)
         return await self._settler.exchange(row, request)
+
+    async def pay_by_code(
+        self, code: str, amount: Money, *, operator: str | None = None
+    ) -> Outcome:
+        """A sale paid with the customer's payment code (scanned or typed; see
+        `terminal.qr_payments`). A code that is no wallet's raises `BadQrCode` first."""
+        found = customer_code(code)
+        return await self._qr_sale(
+            Method.QR_CUSTOMER, found.wallet, amount, operator, {qr_data.CODE: code.strip()}
+        )
+
+    async def pay_by_qr(
+        self, wallet: Wallet, amount: Money, display: QrDisplay, *, operator: str | None = None
+    ) -> Outcome:
+        """A sale paid by the customer scanning the terminal's dynamic QR on `display`."""
+        return await self._qr_sale(Method.QR_MERCHANT, wallet, amount, operator, {}, display)
+
+    async def _qr_sale(
+        self,
+        method: Method,
+        wallet: Wallet,
+        amount: Money,
+        operator: str | None,
+        fields: dict[str, str],
+        display: QrDisplay | None = None,
+    ) -> Outcome:
+        await self._before_attempt()
+        now = self._clock.now()
+        record = qr_attempt_record(
+            self.config,
+            method,
+            wallet.value,
+            amount,
+            now,
+            operator=self.operator_id(operator),
+            local_ref=self._new_reference(),
+        )
+        row = await self._committer.run(
+            lambda connection: journal.record_attempt(connection, record, now)
+        )
+        window = self.config.qr_poll_window
+        if method is Method.QR_MERCHANT:
+            window = self.config.qr_expiry
+            expires = now + timedelta(seconds=window)
+            fields = {qr_data.WALLET: wallet.value, qr_data.EXPIRES: qr_expiry_field(expires)}
+        request = qr_request(row, self.config, method, fields)
+        return await self._qr.pay(row, request, window=window, display=display, wallet=wallet)
 
     async def query_status(self, attempt_id: int, *, timeout: float | None = None) -> StatusReport:
         """Ask the host what became of attempt `attempt_id` (0600/0610; see

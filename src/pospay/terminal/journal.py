@@ -53,6 +53,10 @@ class AttemptRecord:
     # The terminal's own reference of the attempt; random unless the caller picks it
     # (the chaos simulation draws it from its seed).
     local_ref: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # A QR payment: the wallet; a follow-up of one also its original's order and payer.
+    wallet: str | None = None
+    wallet_order: str | None = None
+    payer_masked: str | None = None
 
 
 def ensure_terminal(connection: Connection, terminal_id: str, merchant_id: str) -> None:
@@ -123,6 +127,9 @@ def record_attempt(connection: Connection, record: AttemptRecord, now: datetime)
         "pos_entry_mode": record.pos_entry_mode,
         "card_sequence": record.card_sequence,
         **_emv_columns(record.emv),
+        "wallet": record.wallet,
+        "wallet_order": record.wallet_order,
+        "payer_masked": record.payer_masked,
         "state": apply(State.CREATED, Event.SEND).value,
         "reason": "",
         "created_at": now,

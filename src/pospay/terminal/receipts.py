@@ -51,9 +51,13 @@ def build_receipts(row: Row[Any], config: TerminalConfig) -> tuple[Receipt, Rece
         at=row.updated_at,
         amount=amount,
         reference=row.local_ref,
-        signature_required=amount.minor > config.no_signature_limit_minor,
+        # A wallet verifies its payer itself: a QR payment is never signed for.
+        signature_required=amount.minor > config.no_signature_limit_minor and not row.wallet,
         chip=_chip(row),
         balance=_prepaid_balance(row),
+        wallet=row.wallet,
+        wallet_order=row.wallet_order,
+        payer=row.payer_masked,
     )
     merchant, customer = build_sale_receipts(sale)
     return customer, merchant

@@ -164,6 +164,12 @@ class AttemptSettler:
         done = await self._committer.read(lambda connection: journal.attempt(connection, row.id))
         return outcome_of(done, None, 0, 0)
 
+    def _record_more(
+        self, connection: Connection, done: Row[Any], response: Message | None
+    ) -> Row[Any]:
+        """What else of the answer the outcome's unit records (a QR settler: the wallet's)."""
+        return done
+
     async def _finish(
         self, row: Row[Any], event: Event, response: Message | None, reason: str
     ) -> Outcome:
@@ -185,6 +191,7 @@ class AttemptSettler:
                 reason=reason,
                 now=now,
             )
+            done = self._record_more(connection, done, response)
             jobs: list[int] = []
             if State(done.state) is State.APPROVED and done.original_id is not None:
                 journal.apply_to_original(connection, done, now)

@@ -35,7 +35,7 @@ from pospay.transaction import Kind
 
 DONE_CODE, IN_PROGRESS_CODE, NOT_FOUND_CODE = "00", "09", "25"
 # Fields of the 0610 that belong to the stored answer, copied into the rebuilt one.
-_ANSWER_FIELDS = ("3", "4", "37", "38", "41", "42", "49", "54", "55", "60")
+_ANSWER_FIELDS = ("3", "4", "37", "38", "41", "42", "48", "49", "54", "55", "60")
 
 
 class Status(StrEnum):

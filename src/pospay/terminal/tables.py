@@ -93,10 +93,17 @@ terminal_journal = Table(
     Column("emv_tsi", String(4), nullable=True),
     Column("emv_atc", Integer, nullable=True),
     Column("emv_arqc", String(16), nullable=True),
+    # A QR wallet payment: the wallet, the host's order number there (a merchant QR's
+    # order reference), the wallet's trade number and the payer as the wallet masked it.
+    Column("wallet", String(16), nullable=True),
+    Column("wallet_order", String(64), nullable=True),
+    Column("wallet_trade_no", String(64), nullable=True),
+    Column("payer_masked", String(32), nullable=True),
     UniqueConstraint("terminal_id", "stan", "transmission_at", name="uq_terminal_journal_request"),
     # A follow-up finds its original by voucher, and an original its follow-ups.
     Index("ix_terminal_journal_voucher", "terminal_id", "voucher"),
     Index("ix_terminal_journal_original", "original_id"),
+    Index("ix_terminal_journal_wallet_order", "wallet_order"),
 )
 
 terminal_receipt = Table(
