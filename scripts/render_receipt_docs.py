@@ -28,6 +28,7 @@ PICTURES = {
     "sale-chip-58mm-customer": "sale-chip-58mm-customer.png",
     "sale-contactless-80mm-merchant": "sale-contactless-80mm-merchant.png",
     "refund-by-reference-58mm-merchant": "refund-58mm-merchant.png",
+    "prepaid-sale-magstripe-58mm-customer": "prepaid-sale-58mm-customer.png",
     "settlement-80mm": "settlement-80mm.png",
     "reversal-failure-58mm": "reversal-failure-58mm.png",
 }

@@ -7,10 +7,18 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
+from pospay.clock import SystemClock
+from pospay.demo.prepaid_day import demo_prepaid_cards
 from pospay.issuer.test_cards import TEST_CARDS, UNKNOWN_CARD_PAN
+from pospay.transaction import Kind
 
-ALL_PANS = [card.pan for card in TEST_CARDS] + [UNKNOWN_CARD_PAN]
+# The card numbers the demo (seed 1) reads: the test cards, and its prepaid stock.
+PREPAID_PANS = [card.pan for card in demo_prepaid_cards(1, SystemClock().now())]
+ALL_PANS = [card.pan for card in TEST_CARDS] + [UNKNOWN_CARD_PAN] + PREPAID_PANS
+# The kinds whose approvals print no receipt: they move no money.
+_NO_RECEIPT = [kind.value for kind in Kind if not kind.moves_money]
 _VOUCHER = re.compile(r"VOUCHER NO\.\s+(\d{6})")
 _COPY = re.compile(r"(CARDHOLDER|MERCHANT) COPY")
 
@@ -24,6 +32,14 @@ def run_pospay(*arguments: str, timeout: float = 300) -> subprocess.CompletedPro
         timeout=timeout,
         check=False,
     )
+
+
+def approved_money_moving(summary: dict[str, Any]) -> int:
+    """The approved attempts of a demo summary that moved money (and so printed two
+    receipts): every approval but those of kinds that move none, all of which the demo's
+    plan expects approved."""
+    approved = int(summary["by_outcome"]["approved"])
+    return approved - sum(int(summary["by_type"].get(kind, 0)) for kind in _NO_RECEIPT)
 
 
 def files_under(*folders: Path) -> list[Path]:

@@ -1,5 +1,5 @@
 """A whole shop for QR tests, in one process on virtual time: a terminal, the host (with
-the issuer and both wallets behind `RoutedChannel`), the wallet simulator, and a payer's
+the issuer and both wallets behind `WalletRoutedChannel`), the wallet simulator, and a payer's
 phone that scans the terminal's QR.
 
 Every message between terminal and host is packed and unpacked as on the wire; every
@@ -30,7 +30,7 @@ from pospay.host.recovery import recover
 from pospay.host.service import HostService
 from pospay.host.settings import HostSettings
 from pospay.host.tables import host_journal
-from pospay.host.wallet_routing import RoutedChannel
+from pospay.host.wallet_routing import WalletRoutedChannel
 from pospay.iso8583 import Message, decode, encode
 from pospay.issuer import IssuerSimulator
 from pospay.money import Money
@@ -114,7 +114,7 @@ class Shop:
     link: Link
     engine: Engine
     printer: RecordingPrinter
-    channel: RoutedChannel
+    channel: WalletRoutedChannel
     committer: GroupCommitter
     notifier: Notifier
     gateways: dict[Wallet, Any]
@@ -217,7 +217,7 @@ async def open_shop(
             )
             for wallet, gateway in gateways.items()
         }
-        channel = RoutedChannel(issuer, wallets, committer)
+        channel = WalletRoutedChannel(issuer, wallets, committer)
         settings = HostSettings(pan_key=load_or_create_key(key_dir / "h.key"))
         service = HostService(committer, channel, clock, settings, wallets=wallets)
         link = Link(service, clock)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -12,10 +13,13 @@ from sqlalchemy import Connection, delete, select, update
 from databases import Database
 from nodes import CONFIG, host_node, terminal_node
 from pospay.audit import check_agreement
+from pospay.clock import SystemClock
 from pospay.host.tables import host_journal
 from pospay.issuer.tables import issuer_account
 from pospay.issuer.test_cards import TEST_CARDS
 from pospay.money import Money
+from pospay.prepaid import TEST_PREPAID_BIN, TEST_PROGRAMME, blank_cards, expiry_after
+from pospay.prepaid.tables import prepaid_account, prepaid_entry, prepaid_posting
 from pospay.printer import DirectoryPrinter
 from pospay.terminal.card_read import CardRead
 from pospay.terminal.tables import (
@@ -24,6 +28,7 @@ from pospay.terminal.tables import (
     terminal_receipt_document,
     terminal_settlement,
 )
+from pospay.transaction import Method
 
 CARD = TEST_CARDS[1]
 
@@ -107,3 +112,67 @@ async def test_a_settled_batch_that_disagrees_with_its_journal_is_reported(
             connection.execute(update(terminal_settlement).values(debit_minor=2_600))
         report = check_agreement(host.host_engine, host.host_engine, host.issuer_engine)
     assert report.by_invariant()["settlement"] == 1, report.findings
+
+
+def prepaid_balance_differs_from_postings(connection: Connection) -> None:
+    card = prepaid_account.c.kind == "card"
+    connection.execute(
+        update(prepaid_account)
+        .where(card)
+        .values(balance_minor=prepaid_account.c.balance_minor + 1)
+    )
+
+
+def prepaid_posting_lost(connection: Connection) -> None:
+    # The credit leg of the payment is gone: the entry no longer balances.
+    pay = select(prepaid_entry.c.entry_id).where(prepaid_entry.c.purpose == "pay")
+    connection.execute(
+        delete(prepaid_posting).where(
+            prepaid_posting.c.entry_id.in_(pay), prepaid_posting.c.side == "C"
+        )
+    )
+
+
+def prepaid_payment_forgotten_by_the_host(connection: Connection) -> None:
+    prepaid = host_journal.c.pan_masked.startswith(TEST_PREPAID_BIN[:6])
+    connection.execute(
+        update(host_journal)
+        .where(prepaid, host_journal.c.kind == "sale")
+        .values(state="declined", response_code="05")
+    )
+
+
+PREPAID_CASES: list[tuple[Callable[[Connection], None], str]] = [
+    (prepaid_balance_differs_from_postings, "ledger"),
+    (prepaid_posting_lost, "ledger"),
+    (prepaid_payment_forgotten_by_the_host, "outcome"),
+]
+
+
+@pytest.mark.parametrize(
+    ("tamper", "invariant"), PREPAID_CASES, ids=[case[0].__name__ for case in PREPAID_CASES]
+)
+async def test_the_prepaid_ledger_is_audited_with_the_rest(
+    database: Database, tmp_path: Path, tamper: Callable[[Connection], None], invariant: str
+) -> None:
+    config = replace(CONFIG, supervisor_kinds=frozenset())
+    stock = blank_cards(
+        TEST_PROGRAMME, random.Random(9), 1, expiry=expiry_after(SystemClock().now(), 12)
+    )
+    card = CardRead.for_test_card(stock[0], Method.CARD_MAGSTRIPE)
+    async with host_node(database, tmp_path / "keys") as host:
+        async with terminal_node(database, host, DirectoryPrinter(tmp_path / "r"), config) as t:
+            await t.sign_in()
+            assert (await t.prepaid.issue(card)).approved
+            assert (await t.prepaid.activate(card)).approved
+            assert (await t.prepaid.top_up(card, Money(50_00, "CNY"))).approved
+            assert (await t.sale(card, Money(12_00, "CNY"))).approved
+        report = check_agreement(host.host_engine, host.host_engine, host.issuer_engine)
+        assert report.agreement and report.ledger_balanced, report.findings
+        assert report.prepaid_movements == 2
+        with host.host_engine.begin() as connection:
+            tamper(connection)
+        report = check_agreement(host.host_engine, host.host_engine, host.issuer_engine)
+    assert not report.agreement
+    assert report.by_invariant()[invariant] >= 1, report.findings
+    assert report.ledger_balanced is (invariant != "ledger")

@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from demo_runs import assert_no_full_pan, files_under, printed_receipts, run_pospay
+from demo_runs import (
+    PREPAID_PANS,
+    approved_money_moving,
+    assert_no_full_pan,
+    files_under,
+    printed_receipts,
+    run_pospay,
+)
 from pospay.demo.run import DEMO_TERMINAL
 from pospay.issuer.test_cards import TEST_CARDS
 from pospay.security import encrypt_pin_block
@@ -39,7 +46,7 @@ def test_demo_agrees_and_exits_zero(demo_run: Run) -> None:
 def test_demo_counts_cover_every_type_and_entry_mode(demo_run: Run) -> None:
     summary, _data, out, _ = demo_run
     attempts = summary["attempts"]
-    assert isinstance(attempts, int) and 40 <= attempts <= 80
+    assert isinstance(attempts, int) and 55 <= attempts <= 100
     for key in ("by_type", "by_method", "by_outcome"):
         counts = summary[key]
         assert isinstance(counts, dict) and sum(counts.values()) == attempts
@@ -52,6 +59,12 @@ def test_demo_counts_cover_every_type_and_entry_mode(demo_run: Run) -> None:
         "preauth_completion",
         "preauth_cancel",
         "transfer",
+        "prepaid_issue",
+        "prepaid_activate",
+        "prepaid_top_up",
+        "prepaid_card_top_up",
+        "prepaid_freeze",
+        "prepaid_unfreeze",
     }
     assert set(summary["by_method"]) == {
         "card_chip",
@@ -60,6 +73,7 @@ def test_demo_counts_cover_every_type_and_entry_mode(demo_run: Run) -> None:
         "qr_customer",
         "qr_merchant",
         "by_reference",
+        "prepaid",
     }
     # Both QR flows: three customers' codes, two of the terminal's own QR codes.
     assert summary["by_method"]["qr_customer"] == 3
@@ -71,7 +85,7 @@ def test_demo_counts_cover_every_type_and_entry_mode(demo_run: Run) -> None:
     # Two copies of a receipt for every approved attempt that moves money, plus the
     # settlement slip; each job rendered by the virtual printer as text and as an image.
     printed = summary["receipts"]["printed"]
-    approved_money = summary["by_outcome"]["approved"] - summary["by_type"]["balance_inquiry"]
+    approved_money = approved_money_moving(summary)
     assert printed == 2 * approved_money
     # One original of each copy per approved money-moving attempt; no copies at all.
     assert summary["receipts"]["originals"] == printed
@@ -82,6 +96,34 @@ def test_demo_counts_cover_every_type_and_entry_mode(demo_run: Run) -> None:
     receipts = printed_receipts(out)
     assert sum(receipts.values()) == printed and set(receipts.values()) == {1}
     assert summary["recovery"] is None
+
+
+def test_the_prepaid_ledger_sums_to_zero_in_the_verdict(demo_run: Run) -> None:
+    summary, data, _out, _ = demo_run
+    assert summary["ledger_balanced"] is True
+    prepaid = summary["prepaid"]
+    # Two top-ups, two payments and a refund stand; a reversal would have left fewer.
+    assert prepaid["movements"] == 5
+    assert prepaid["debits_minor"] == prepaid["credits_minor"] > 0
+    assert prepaid["negative_balances"] == 0
+    report = run_pospay("prepaid", "report", "--data-dir", str(data), "--json")
+    assert report.returncode == 0, report.stderr
+    books = json.loads(report.stdout)
+    assert books["balanced"] is True
+    assert books["debits_minor"] == prepaid["debits_minor"]
+    kinds = {row["kind"]: row for row in books["by_account_kind"]}
+    assert set(kinds) == {"card", "cash", "card_sales", "merchant"}
+    # 500.00 cash and 200.00 by card loaded; 128.80 and 66.60 paid, 28.80 refunded.
+    assert kinds["card"]["balance_minor"] == 500_00 + 200_00 - 128_80 - 66_60 + 28_80
+    assert kinds["merchant"]["balance_minor"] == 128_80 + 66_60 - 28_80
+    for pan, balance in zip(PREPAID_PANS, (400_00, 133_40), strict=True):
+        statement = run_pospay(
+            "prepaid", "statement", "--data-dir", str(data), "--card", pan, "--json"
+        )
+        assert statement.returncode == 0, statement.stderr
+        lines = json.loads(statement.stdout)
+        assert lines["proven"] is True and lines["balance_minor"] == balance
+        assert pan not in statement.stdout and lines["card"].endswith(pan[-4:])
 
 
 def test_the_day_settles_balanced_and_the_batch_advances(demo_run: Run) -> None:

@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from demo_runs import assert_no_full_pan, files_under, printed_receipts, run_pospay
+from demo_runs import (
+    approved_money_moving,
+    assert_no_full_pan,
+    files_under,
+    printed_receipts,
+    run_pospay,
+)
 from pospay.storage import open_engine
 from pospay.storage.database import sqlite_url
 from pospay.terminal.tables import terminal_journal, terminal_reversal
@@ -113,7 +119,7 @@ def test_receipts_wait_for_paper_and_print_once_each(faults_run: Run) -> None:
     assert receipts["printed_twice"] == []
     # What the virtual printer holds: an image and a text per job, the settlement slip
     # and two copies of each approved money-moving attempt, each exactly once.
-    approved_money = summary["by_outcome"]["approved"] - summary["by_type"]["balance_inquiry"]
+    approved_money = approved_money_moving(summary)
     printed = summary["receipts"]["printed"]
     assert printed == 2 * approved_money
     assert summary["receipts"]["originals"] == printed  # late, but never twice

@@ -9,18 +9,23 @@ from pathlib import Path
 
 import pytest
 
+from pospay.cards import luhn_valid
 from pospay.iso8583 import MAX_FRAME, RESPONSE_CODES, SPEC, Message, decode, encode
 from pospay.iso8583.codec import NUMERIC_FIELDS
 from pospay.iso8583.fields import balance_field, read_balance_field
 from pospay.iso8583.messages import (
+    AMOUNTLESS,
     ENTRY_MODES,
+    PREPAID_OPERATIONS,
     PROCESSING_CODES,
+    REQUEST_MTI,
     REQUIRED_FIELDS,
     kind_of,
     read_original_data_field,
 )
 from pospay.issuer.test_cards import MAGIC_AMOUNTS, TEST_CARDS, UNKNOWN_CARD_PAN
 from pospay.money import Money
+from pospay.prepaid import TEST_PREPAID_BIN, TEST_PROGRAMME
 from pospay.transaction import Kind
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "iso8583.md"
@@ -44,7 +49,16 @@ SECTIONS = {
     Kind.SETTLEMENT: "### 4.11 Settlement (0500/0510)",
     Kind.BATCH_UPLOAD: "### 4.12 Batch upload (0320/0330)",
     Kind.STATUS_QUERY: "### 4.13 Status query (0600/0610)",
+    Kind.PREPAID_ISSUE: "### 4.15 Prepaid issue (0100/0110, processing code 900000)",
+    Kind.PREPAID_ACTIVATE: "### 4.16 Prepaid activation (0100/0110, processing code 910000)",
+    Kind.PREPAID_FREEZE: "### 4.17 Prepaid freeze (0100/0110, processing code 940000)",
+    Kind.PREPAID_UNFREEZE: "### 4.18 Prepaid unfreeze (0100/0110, processing code 950000)",
+    Kind.PREPAID_TOP_UP: "### 4.19 Prepaid top-up in cash (0200/0210, processing code 210000)",
+    Kind.PREPAID_CARD_TOP_UP: (
+        "### 4.20 Prepaid top-up by card (0200/0210, processing code 213000)"
+    ),
 }
+PREPAID_SECTION = "### 4.14 Prepaid cards: the programme the host issues"
 
 
 def hexdump(packed: bytes) -> str:
@@ -202,6 +216,34 @@ def test_status_query_example_asks_about_the_sale_example() -> None:
     assert {f: done[f] for f in ("3", "4", "37", "38", "49", "54")} == {
         f: stored[f] for f in ("3", "4", "37", "38", "49", "54")
     }
+
+
+def test_prepaid_operations_table_is_the_message_catalogue() -> None:
+    rows = table(section(PREPAID_SECTION), "| Kind | MTI |")
+    assert {row[0]: (row[1], row[2]) for row in rows} == {
+        kind.value: (REQUEST_MTI[kind], PROCESSING_CODES[kind]) for kind in PREPAID_OPERATIONS
+    }
+    for row in rows:
+        assert SECTIONS[Kind(row[0])].startswith(f"### {row[4]} ")
+
+
+def test_prepaid_messages_without_amount_are_the_amountless_kinds() -> None:
+    for kind in PREPAID_OPERATIONS:
+        rows = table(section(SECTIONS[kind]), "| Field | Name | 0")
+        field_4 = next(row for row in rows if row[0] == "4")
+        assert (kind in AMOUNTLESS) == (field_4[2] == "O" and field_4[3] == "–")
+
+
+def test_the_test_programme_is_the_code_s() -> None:
+    text = section("### The test prepaid programme")
+    assert f"BIN `{TEST_PREPAID_BIN}`" in text
+    assert f"card numbers of {TEST_PROGRAMME.pan_length} digits" in text
+    example = re.search(r"for example `(\d+)` expiring `(\d{4})`", text)
+    assert example is not None and TEST_PROGRAMME.owns(example[1])
+    assert luhn_valid(example[1])
+    assert "5,000.00" in text and TEST_PROGRAMME.max_balance.minor == 500_000
+    assert "2,000.00" in text and TEST_PROGRAMME.daily_spend.minor == 200_000
+    assert f"{TEST_PROGRAMME.validity_months} months ahead" in text
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,9 @@ magnetic stripe and manual entry. Follow-ups (completion, pre-authorisation canc
 void, refund) read no card: they name their original by reference and carry its
 method (here a chip sale's) without chip data, as the terminal journal records them.
 The three ways a cardholder is verified each appear: a PIN (chip), no signature
-(a small contactless sale) and a signature line (the rest).
+(a small contactless sale) and a signature line (the rest). A prepaid card's payment,
+its top-ups (in cash and by card) and a refund to it show the card's balance after
+the attempt (the brand is "Prepaid"; the card is read by its stripe).
 
 Every input is fixed (times, numbers, and the signing key of `samples`, whose Ed25519
 signatures are deterministic), so the same case always gives the same bytes.
@@ -106,6 +108,38 @@ def _follow_up(kind: Kind, index: int) -> SaleCase:
     return SaleCase(f"{kind.value}-by-reference", sale)
 
 
+# A card of the test prepaid programme's stock (BIN 88910000), masked as the journal keeps it.
+PREPAID_DISPLAY = "889100******5679"
+PREPAID_KINDS = (Kind.SALE, Kind.PREPAID_TOP_UP, Kind.PREPAID_CARD_TOP_UP, Kind.REFUND)
+
+
+def _prepaid(kind: Kind, index: int) -> SaleCase:
+    by_reference = kind is Kind.REFUND
+    balances = {
+        Kind.SALE: 371_20,
+        Kind.PREPAID_TOP_UP: 500_00,
+        Kind.PREPAID_CARD_TOP_UP: 700_00,
+        Kind.REFUND: 400_00,
+    }
+    sale = dataclasses.replace(
+        SAMPLE_SALE,
+        kind=kind,
+        method=Method.CARD_MAGSTRIPE,
+        card_brand="Prepaid",
+        masked_pan=PREPAID_DISPLAY,
+        voucher=f"{200 + index:06d}",
+        stan=f"{300 + index:06d}",
+        rrn=f"6010117{400 + index:05d}",
+        auth_code=None if by_reference else SAMPLE_SALE.auth_code,
+        amount=Money({Kind.SALE: 128_80, Kind.REFUND: 28_80}.get(kind, 500_00), "CNY"),
+        reference=f"POS-20260101-{index:04d}",
+        signature_required=False,
+        balance=Money(balances[kind], "CNY"),
+    )
+    method = "by-reference" if by_reference else METHOD_NAMES[Method.CARD_MAGSTRIPE]
+    return SaleCase(f"prepaid-{kind.value}-{method}", sale)
+
+
 def _qr(name: str, kind: Kind, method: Method, wallet: str, payer: str, index: int) -> SaleCase:
     """A QR wallet payment: no card, the wallet, its order number and the masked payer."""
     sale = dataclasses.replace(
@@ -139,6 +173,9 @@ def _cases() -> tuple[SaleCase, ...]:
     start = len(cases) + 1
     cases += [_follow_up(kind, index) for index, kind in enumerate(FOLLOW_UP_KINDS, start)]
     start = len(cases) + 1
+    # Prepaid and QR cases both number on from the follow-ups: each kind of receipt is
+    # golden on its own, so they may share voucher numbers.
+    cases += [_prepaid(kind, index) for index, kind in enumerate(PREPAID_KINDS, start)]
     cases += [
         _qr("sale-payment-code", Kind.SALE, Method.QR_CUSTOMER, "alipay", "138****0001", start),
         _qr("sale-merchant-qr", Kind.SALE, Method.QR_MERCHANT, "wechat", "oPOS****0007", start + 1),

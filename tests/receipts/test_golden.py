@@ -3,7 +3,8 @@ read, on 58 and 80 mm paper, merchant and customer copy, signed as the first of 
 (so with their QR code); and the settlement and reversal-failure slips. The cases are in
 `golden_cases.py`; the files, under golden/, are named
 
-    <kind>-<method>-<paper>-<copy>.bin / .txt    (follow-ups: <kind>-by-reference-...)
+    <kind>-<method>-<paper>-<copy>.bin / .txt    (follow-ups: <kind>-by-reference-...;
+                                                  prepaid cards: prepaid-<kind>-...)
     settlement-<paper>.bin / .txt, settlement-upload-<paper>..., reversal-failure-<paper>...
 
 Each case is checked three ways: the ESC/POS job byte for byte against its .bin, the

@@ -9,11 +9,16 @@ from sqlalchemy import MetaData, inspect
 
 from databases import Database
 from pospay.host.tables import metadata as host_metadata
+from pospay.prepaid import metadata as prepaid_metadata
 from pospay.storage import migrate
 from pospay.storage.migrate import Component
 from pospay.terminal.tables import metadata as terminal_metadata
 
-CASES: list[tuple[Component, MetaData]] = [("host", host_metadata), ("terminal", terminal_metadata)]
+CASES: list[tuple[Component, MetaData]] = [
+    ("host", host_metadata),
+    ("terminal", terminal_metadata),
+    ("prepaid", prepaid_metadata),
+]
 
 
 @pytest.mark.parametrize(("component", "metadata"), CASES, ids=[name for name, _ in CASES])

@@ -17,7 +17,9 @@ Invariants checked (numbers as in SPEC.md):
    nothing else has an original receipt.
 5. ``settlement``: settled batches agree with the journals and with each other
    (`pospay.audit.settlement`).
-6. ``ledger``: the issuer ledger balances and no balance is negative.
+6. ``ledger``: the issuer ledger balances and no balance is negative; so does the
+   prepaid programme's, in the host's database, whose operations count in (2) like the
+   issuer's (a payment moves its amount, a refund or top-up moves it back to the card).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, Row, func, select
+from sqlalchemy import Connection, Engine, Row, func, inspect, select
 
 from pospay.audit.findings import Finding
 from pospay.audit.settlement import settlement_findings
@@ -39,6 +41,9 @@ from pospay.issuer.ledger import (
     trial_balance,
     unbalanced_entries,
 )
+from pospay.ledger import LedgerCheck
+from pospay.prepaid import approved_movements as prepaid_movements
+from pospay.prepaid import check as check_prepaid
 from pospay.terminal.tables import terminal_journal, terminal_receipt
 from pospay.transaction import MONEY_MOVED_STATES, Kind, State, is_final
 
@@ -50,7 +55,30 @@ class AgreementReport:
     attempts: int = 0
     host_rows: int = 0
     issuer_movements: int = 0
+    prepaid_movements: int = 0
+    # The prepaid programme's books as read back (None: the host keeps none).
+    prepaid_ledger: LedgerCheck | None = None
     findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ledger_balanced(self) -> bool:
+        """Whether the prepaid ledger's postings sum to zero, entry by entry and account by
+        account, with no balance negative (true when the host keeps no prepaid ledger)."""
+        return self.prepaid_ledger is None or self.prepaid_ledger.sound
+
+    def prepaid_summary(self) -> dict[str, Any]:
+        """The prepaid ledger as reports show it: its standing movements and zero-sum check
+        (empty when the host keeps no prepaid ledger)."""
+        books = self.prepaid_ledger
+        if books is None:
+            return {}
+        return {
+            "movements": self.prepaid_movements,
+            "ledger_balanced": self.ledger_balanced,
+            "debits_minor": books.trial.debits_minor,
+            "credits_minor": books.trial.credits_minor,
+            "negative_balances": books.negative_balances,
+        }
 
     @property
     def agreement(self) -> bool:
@@ -90,6 +118,7 @@ def check_agreement(
             )
             .having(func.count() > 1)
         ).all()
+        prepaid = _prepaid_books(connection)
     with issuer.connect() as connection:
         movements = approved_movements(connection)
         totals = trial_balance(connection)
@@ -105,6 +134,10 @@ def check_agreement(
     report.attempts = len(terminal_rows)
     report.host_rows = len(host_rows)
     report.issuer_movements = len(movements)
+    if prepaid is not None:
+        own_movements, report.prepaid_ledger = prepaid
+        report.prepaid_movements = len(own_movements)
+        movements = movements | own_movements  # RRNs: unique across both channels
     add = report.findings.append
 
     host_by_key = {_key(row): row for row in host_rows}
@@ -150,7 +183,17 @@ def check_agreement(
         add(Finding("ledger", "-", f"{mismatches} issuer balances differ from their postings"))
     if negatives:
         add(Finding("ledger", "-", f"{negatives} issuer accounts have a negative balance"))
+    if report.prepaid_ledger is not None:
+        for problem in report.prepaid_ledger.problems("prepaid"):
+            add(Finding("ledger", "-", problem))
     return report
+
+
+def _prepaid_books(connection: Connection) -> tuple[dict[str, Any], LedgerCheck] | None:
+    """The prepaid programme's standing movements and ledger check, if the host has one."""
+    if not inspect(connection).has_table("prepaid_operation"):
+        return None
+    return prepaid_movements(connection), check_prepaid(connection)
 
 
 def _key(row: Row[Any]) -> str:
@@ -184,6 +227,8 @@ _SIGN = {
     Kind.PREAUTH_COMPLETION: 1,
     Kind.TRANSFER: 1,
     Kind.REFUND: -1,
+    Kind.PREPAID_TOP_UP: -1,
+    Kind.PREPAID_CARD_TOP_UP: -1,
 }
 
 

@@ -8,6 +8,7 @@ from pospay.cards.pan import (
     mask_merchant,
     pan_reference,
     validate_pan,
+    with_check_digit,
 )
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "mask_merchant",
     "pan_reference",
     "validate_pan",
+    "with_check_digit",
 ]

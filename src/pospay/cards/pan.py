@@ -43,6 +43,18 @@ def luhn_valid(pan: str) -> bool:
     return total % 10 == 0
 
 
+def with_check_digit(body: str) -> str:
+    """`body` (digits) followed by its Luhn check digit: a card number from its body.
+
+    >>> with_check_digit("889100000000001")
+    '8891000000000013'
+    """
+    for digit in "0123456789":
+        if luhn_valid(body + digit):
+            return body + digit
+    raise InvalidCard("a card number body is digits only")
+
+
 def validate_pan(pan: str) -> str:
     """Return `pan` if it is 13 to 19 digits and Luhn-valid; else raise `InvalidCard`."""
     if not pan.isdigit():

@@ -5,5 +5,6 @@ knows whether it is an in-process simulator, a remote service or a real network.
 """
 
 from pospay.channels.card import CardAuthorisation, CardChannel, CardResult
+from pospay.channels.routing import OwnChannel, RoutedChannel
 
-__all__ = ["CardAuthorisation", "CardChannel", "CardResult"]
+__all__ = ["CardAuthorisation", "CardChannel", "CardResult", "OwnChannel", "RoutedChannel"]

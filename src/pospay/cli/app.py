@@ -6,6 +6,7 @@ import typer
 
 from pospay.cli.chaos import chaos
 from pospay.cli.demo import demo
+from pospay.cli.prepaid import prepaid_app
 from pospay.cli.printer import printer_app
 from pospay.cli.qr import qr_app
 from pospay.cli.receipt import receipt
@@ -22,6 +23,7 @@ app.command()(demo)
 app.command()(serve)
 app.command()(chaos)
 app.add_typer(printer_app)
+app.add_typer(prepaid_app)
 app.add_typer(receipt, name="receipt")
 app.add_typer(qr_app, name="qr")
 app.add_typer(wallet_app, name="wallet")

@@ -119,6 +119,13 @@ def _print_report(console: Console, report: ChaosReport) -> None:
         f"issuer movements {data['issuer_movements']} · crashes {data['crashes']} · "
         f"virtual time {data['virtual_seconds']:.0f} s"
     )
+    prepaid = data["prepaid"]
+    if prepaid:
+        balanced = "balanced 借贷平衡" if prepaid["ledger_balanced"] else "UNBALANCED 不平"
+        console.print(
+            f"prepaid ledger 储值卡账本: {prepaid['movements']} movements · debits "
+            f"{prepaid['debits_minor']} = credits {prepaid['credits_minor']} · {balanced}"
+        )
     for violation in data["violations"][:50]:
         console.print(
             f"[red]{violation['invariant']}[/red] {violation['attempt']}: {violation['detail']}"

@@ -100,6 +100,13 @@ def _print_summary(console: Console, result: DemoResult) -> None:
         f"{result.receipts_printed_all} (pending {result.receipts_pending})"
     )
     console.print(f"printer 打印机: {result.printer}")
+    prepaid = report.prepaid_summary()
+    if prepaid:
+        zero_sum = "balanced 借贷平衡" if report.ledger_balanced else "UNBALANCED 借贷不平"
+        console.print(
+            f"prepaid ledger 储值卡账本: {prepaid['movements']} movements · debits "
+            f"{prepaid['debits_minor']} = credits {prepaid['credits_minor']} · {zero_sum}"
+        )
     settlement = result.settlement
     if settlement is not None:
         how = (
@@ -119,8 +126,9 @@ def _print_summary(console: Console, result: DemoResult) -> None:
         console.print(f"[red]✗ unexpected[/red] {surprise}")
     if result.agreement:
         console.print(
-            "[bold green]AGREE 一致[/bold green]: terminal journal, host journal and "
-            "issuer ledger agree on every attempt."
+            "[bold green]AGREE 一致[/bold green]: terminal journal, host journal, issuer "
+            "ledger and prepaid ledger agree on every attempt, and the prepaid ledger "
+            "sums to zero."
         )
     else:
         console.print("[bold red]DISAGREE 不一致[/bold red]: see the findings above.")

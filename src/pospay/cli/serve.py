@@ -1,5 +1,5 @@
-"""`pospay serve`: the acquiring host, the card issuer simulator and the wallet simulators
-(QR payments), for other terminals."""
+"""`pospay serve`: the acquiring host, the card issuer simulator, the host's prepaid
+programme and the wallet simulators (QR payments), for other terminals."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import asyncio
 import contextlib
 import logging
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from pospay.prepaid import TEST_PREPAID_BIN, TEST_PROGRAMME, Programme
 from pospay.cli.wallet import announce
 from pospay.qr.customer_codes import Wallet
 from pospay.runtime import HostNode
@@ -56,6 +57,13 @@ def serve(
             "on one database, above the channel timeout.",
         ),
     ] = 0.0,
+    prepaid_bin: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A BIN (6 to 11 digits) of the host's prepaid programme, repeatable; "
+            f"default {TEST_PREPAID_BIN}, the test programme's.",
+        ),
+    ] = None,
     wallets: Annotated[
         bool,
         typer.Option(
@@ -80,6 +88,11 @@ def serve(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", force=True
     )
+    try:
+        programme = replace(TEST_PROGRAMME, bins=tuple(prepaid_bin or TEST_PROGRAMME.bins))
+    except ValueError as fault:
+        typer.echo(f"pospay serve: --prepaid-bin: {fault}", err=True)
+        raise typer.Exit(2) from None
     host_url = db or sqlite_url(data_dir / "host.db")
     issuer_url = issuer_db or (db if db else sqlite_url(data_dir / "issuer.db"))
     try:
@@ -92,7 +105,9 @@ def serve(
                 wechat_port,
                 notify_port,
             )
-        asyncio.run(_serve(host_url, issuer_url, data_dir, host, iso_port, recovery, qr))
+        asyncio.run(
+            _serve(host_url, issuer_url, data_dir, host, iso_port, recovery, programme, qr)
+        )
     except OSError as error:
         typer.echo(f"pospay serve: cannot listen on {host}:{iso_port}: {error}", err=True)
         raise typer.Exit(2) from None
@@ -120,6 +135,7 @@ async def _serve(
     host: str,
     port: int,
     recovery: _Recovery,
+    programme: Programme,
     wallets: _Wallets | None,
 ) -> None:
     stop = asyncio.Event()
@@ -135,7 +151,16 @@ async def _serve(
             announce(node)
             wallet_urls = {wallet: node.url_of(wallet) for wallet in (Wallet.ALIPAY, Wallet.WECHAT)}
         await _serve_host(
-            host_url, issuer_url, data_dir, host, port, recovery, wallets, wallet_urls, stop
+            host_url,
+            issuer_url,
+            data_dir,
+            host,
+            port,
+            recovery,
+            programme,
+            wallets,
+            wallet_urls,
+            stop,
         )
 
 
@@ -146,6 +171,7 @@ async def _serve_host(
     host: str,
     port: int,
     recovery: _Recovery,
+    programme: Programme,
     wallets: _Wallets | None,
     wallet_urls: dict[Wallet, str] | None,
     stop: asyncio.Event,
@@ -159,6 +185,7 @@ async def _serve_host(
         recovery_interval=recovery.interval,
         recovery_grace=recovery.grace,
         startup_recovery_grace=recovery.startup_grace,
+        programme=programme,
         wallet_urls=wallet_urls,
         notify_port=0 if wallets is None else wallets.notify_port,
     ) as node:

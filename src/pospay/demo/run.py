@@ -2,13 +2,18 @@
 SQLite files, over real TCP and HTTP, printing on the virtual network printer
 (`demo.printer`); the QR payments' customers pay from a phone (`demo.phone`).
 
+After the card attempts, two customers use prepaid cards of the shop's stock
+(`demo.prepaid_day`): issue, activation, top-ups in cash and by card, payments, a
+refund, a freeze.
+
 With `faults`, the fixed fault script of `demo.faults` is injected at the terminal's
 edges (its link to the host, its printer); the faulted sales are checked against the
 state the script says they must end in rather than the test cards' response code, and
 `DemoResult.recovery` counts what the terminal recovered from (`demo.recovery`).
 
 The verdict is computed by `pospay.audit.check_agreement` from the three databases
-after everything has stopped, never assumed from the terminal's own view.
+after everything has stopped, never assumed from the terminal's own view; it includes
+the prepaid ledger's zero-sum (`ledger_balanced`).
 """
 
 from __future__ import annotations
@@ -25,6 +30,12 @@ from pospay.audit import AgreementReport, check_agreement
 from pospay.audit.receipts import receipt_census
 from pospay.clock import SystemClock
 from pospay.demo.faults import Fault, FaultScript, FaultyLink, PrinterWatch, fault_script
+from pospay.demo.prepaid_day import (
+    PrepaidStep,
+    demo_prepaid_cards,
+    perform_prepaid_step,
+    plan_prepaid_day,
+)
 from pospay.demo.phone import DemoPhone
 from pospay.demo.printer import DemoPrinter, PrinterKind, demo_printer
 from pospay.demo.recovery import FaultedAttempt, Recovery
@@ -75,6 +86,22 @@ class DemoResult:
     # The wallets' bill files of the day, kept for reconciliation (`host.wallet_bills`).
     bills: dict[str, str] = field(default_factory=dict)
 
+    def count_prepaid(self, step: PrepaidStep, outcomes: list[Outcome]) -> None:
+        """Count a prepaid step's attempts (a top-up by card: its sale too)."""
+        for outcome in outcomes:
+            self.by_type[outcome.kind.value] += 1
+            funding_sale = outcome is not outcomes[-1]
+            self.by_method[Method.CARD_CHIP.value if funding_sale else Method.PREPAID.value] += 1
+            self.by_outcome[outcome.state.value] += 1
+            self.by_response_code[outcome.response_code or "none"] += 1
+            self.receipts_printed += outcome.receipts_printed
+        last = outcomes[-1]
+        if last.response_code != step.expect:
+            self.unexpected.append(
+                f"prepaid {step.kind.value} voucher {last.voucher}: expected {step.expect}, "
+                f"got {last.response_code}"
+            )
+
     def count(self, planned: PlannedAttempt, outcome: Outcome, fault: Fault | None) -> None:
         """Count one attempt by what it was and how it ended. An attempt a fault hit is
         checked after the run against the state the fault script promises."""
@@ -92,7 +119,8 @@ class DemoResult:
     @property
     def agreement(self) -> bool:
         settled = self.settlement is not None and self.settlement.settled
-        return self.report.agreement and not self.unexpected and settled
+        balanced = self.report.ledger_balanced
+        return self.report.agreement and balanced and not self.unexpected and settled
 
     @property
     def receipts_printed_all(self) -> int:
@@ -106,6 +134,8 @@ class DemoResult:
             "attempts": self.report.attempts,
             "host_journal_rows": self.report.host_rows,
             "issuer_movements": self.report.issuer_movements,
+            "ledger_balanced": self.report.ledger_balanced,
+            "prepaid": self.report.prepaid_summary(),
             "by_type": dict(sorted(self.by_type.items())),
             "by_method": dict(sorted(self.by_method.items())),
             "by_outcome": dict(sorted(self.by_outcome.items())),
@@ -182,8 +212,9 @@ async def _run(
         for name in ("host", "issuer", "terminal", "wallets")
     }
     plan = plan_trading_day(seed)
+    prepaid_plan = plan_prepaid_day()
     script = fault_script(plan) if faults else None
-    on_start(len(plan) + 1)  # the attempts, then settlement
+    on_start(len(plan) + len(prepaid_plan) + 1)  # the attempts, then settlement
     result = DemoResult(data_dir=data_dir, out_dir=out_dir, report=AgreementReport())
     result.printer = device.description
     result.recovery = Recovery() if faults else None
@@ -241,6 +272,15 @@ async def _run(
                 if result.recovery is not None:
                     result.recovery.status_queries_sent += outcome.status_queries
                 on_attempt(planned)
+            cards = demo_prepaid_cards(seed, SystemClock().now())
+            prepaid_vouchers: list[str] = []
+            for step in prepaid_plan:
+                outcomes = await perform_prepaid_step(
+                    terminal, step, cards, prepaid_vouchers, supervisor
+                )
+                prepaid_vouchers.append(outcomes[-1].voucher)
+                result.count_prepaid(step, outcomes)
+                on_attempt(plan[-1])
             result.settlement = await terminal.settle(supervisor)
             today = SystemClock().now().date()
             kept = await keep_bills(host.wallets, today, data_dir / "bills")

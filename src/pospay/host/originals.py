@@ -10,7 +10,8 @@ database there settles a race between two follow-ups of the same original.
 - 25: no attempt with that RRN for this merchant, or not the kind the follow-up names;
 - 12: a void from another terminal or another batch; the original no longer approved
   (voided, refunded, reversed, or settled for a void); a pre-authorisation already
-  completed or cancelled; a void of a partly refunded sale;
+  completed or cancelled; a void of a partly refunded sale; a void or refund of a sale
+  that paid for a prepaid top-up that stands (`host.funding`);
 - 13: a void or cancel for other than the original's amount; a refund above what is
   left of the sale after earlier refunds.
 
@@ -84,6 +85,8 @@ def refusal(
     if amount.minor <= 0:
         return WRONG_AMOUNT, f"a {kind.value} needs a positive amount"
     if kind is Kind.REFUND:
+        if any(Kind(row.kind) is Kind.PREPAID_CARD_TOP_UP for row in others):
+            return NOT_ALLOWED, "the sale paid for a prepaid top-up that stands"
         refunded = sum(row.amount_minor for row in others if Kind(row.kind) is Kind.REFUND)
         left = Money(original.amount_minor - refunded, original.currency)
         if amount.minor > left.minor:

@@ -12,7 +12,7 @@ from pospay.emv.icc_data import ISSUER_AUTHENTICATION_DATA
 from pospay.errors import MessageFormatError
 from pospay.iso8583 import Message, qr_data
 from pospay.iso8583.fields import amount_field, balance_field
-from pospay.iso8583.messages import response_mti
+from pospay.iso8583.messages import AMOUNTLESS, response_mti
 from pospay.iso8583.qr_data import qr_field
 from pospay.money import Money, currency_numeric
 from pospay.transaction import Kind
@@ -37,7 +37,7 @@ def card_response(row: Row[Any]) -> Message:
         "49": currency_numeric(row.currency),
         "60": row.batch,
     }
-    if Kind(row.kind) is not Kind.BALANCE_INQUIRY:
+    if Kind(row.kind) not in AMOUNTLESS:
         response["4"] = amount_field(row.amount_minor)
     if row.auth_code:
         response["38"] = row.auth_code

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping
 from types import SimpleNamespace
@@ -51,6 +52,7 @@ from pospay.clock import Clock
 from pospay.errors import BadInput, IllegalTransition, MessageFormatError
 from pospay.host import journal, link_keys, originals, settlement
 from pospay.host.defects import Defect
+from pospay.host.funding import funding_refusal
 from pospay.host.responses import card_response, error_response
 from pospay.host.reversing import ReversalDesk
 from pospay.host.screening import check_track2, local_decline
@@ -60,6 +62,7 @@ from pospay.host.wallet_desk import WalletDesk, is_qr_request
 from pospay.iso8583 import Message
 from pospay.iso8583.fields import read_amount
 from pospay.iso8583.messages import (
+    AMOUNTLESS,
     check_required,
     kind_of,
     method_of,
@@ -81,6 +84,9 @@ FORMAT_ERROR = "30"
 INVALID_TRANSACTION = "12"
 MAC_ERROR = "A0"
 MAC_FAILED_REASON = "MAC verification failed"
+# Requests whose field 37 names an earlier attempt: a follow-up's original, or the card
+# sale that paid for a prepaid top-up.
+_NAMES_AN_ATTEMPT = frozenset({*ORIGINAL_KIND, Kind.PREPAID_CARD_TOP_UP})
 # Requests a bad MAC leaves a host journal row for, declined A0 (the terminal journaled
 # the attempt too, and reverses it).
 _JOURNALED_ON_BAD_MAC = frozenset({Kind.SALE, Kind.BALANCE_INQUIRY})
@@ -103,7 +109,7 @@ class HostService:
         self._settings = settings
         self._reversals = ReversalDesk(committer, channel, clock, settings)
         # QR payments (`host.wallet_desk`); `channel` must then route their reversals and
-        # follow-ups too (`host.wallet_routing.RoutedChannel`).
+        # follow-ups too (`host.wallet_routing.WalletRoutedChannel`).
         self.wallets = None
         if wallets is not None:
             self.wallets = WalletDesk(committer, wallets, clock, settings, self._replay)
@@ -158,7 +164,7 @@ class HostService:
     def _request_record(self, kind: Kind, request: Message) -> journal.RequestRecord:
         """The journal record of a card request refused before it is decided."""
         pan = request["2"]
-        if kind is Kind.BALANCE_INQUIRY:
+        if kind in AMOUNTLESS:
             amount = Money(0, read_amount({"4": "0", "49": request["49"]}).currency)
         else:
             amount = read_amount(request)
@@ -238,7 +244,7 @@ class HostService:
         if not follow_up:
             check_track2(request)
         pan = request.get("2", "")
-        if kind is Kind.BALANCE_INQUIRY:
+        if kind in AMOUNTLESS:
             amount = Money(0, read_amount({"4": "0", "49": request["49"]}).currency)
         else:
             amount = read_amount(request)
@@ -270,6 +276,11 @@ class HostService:
                 original = journal.find_by_rrn(connection, request["37"])
                 entry = originals.adopt(record, original)
                 decline = originals.refusal(connection, entry, original)
+            elif kind is Kind.PREPAID_CARD_TOP_UP and decline is None:
+                sale = journal.find_by_rrn(connection, request["37"])
+                decline = funding_refusal(record, sale)
+                if sale is not None and decline is None:
+                    entry = dataclasses.replace(record, original_id=sale.id)
             if decline is None or follow_up:
                 decline = (
                     journal.admission(
@@ -366,7 +377,7 @@ class HostService:
             terminal_id=request["41"],
             at=self._clock.now(),
             pin_block=await self._translated_pin_block(request),
-            original_reference=request["37"] if kind in ORIGINAL_KIND else None,
+            original_reference=request["37"] if kind in _NAMES_AN_ATTEMPT else None,
             target_pan=request.get("103"),
             method=None if kind in ORIGINAL_KIND else method_of(request),
             card_sequence=request.get("23", ""),

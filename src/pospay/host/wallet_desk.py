@@ -19,7 +19,7 @@ wallet's signed notification (`notify`): verified with the wallet's key (a bad s
 is refused and changes nothing), it approves a row still SENT; a duplicate, or one for a
 row already final, changes nothing. A terminal that gives up (its deadline, or the QR's
 expiry) reverses (0400): the reversal desk cancels the order at the wallet through
-`RoutedChannel`, and whatever the wallet did last — closed, or paid and so revoked —
+`WalletRoutedChannel`, and whatever the wallet did last — closed, or paid and so revoked —
 is what the journal ends with.
 """
 

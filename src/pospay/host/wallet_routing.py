@@ -2,7 +2,7 @@
 
 The reversal desk (`host.reversing`) and the recovery job (`host.recovery`) act on a
 journal row through `reverse(rrn)` and `query(rrn)`; the follow-ups (void, refund) through
-`authorise`. `RoutedChannel` looks the row up and sends a card attempt to the card
+`authorise`. `WalletRoutedChannel` looks the row up and sends a card attempt to the card
 channel and a QR attempt to its wallet, translating as the wallet's API needs:
 
 - a QR sale is the order `order_number(rrn)` at its wallet: `query` asks for it (PAID is
@@ -80,7 +80,7 @@ def refund_result(reference: str, answer: RefundAnswer) -> CardResult:
     )
 
 
-class RoutedChannel:
+class WalletRoutedChannel:
     """Cards to `card`, QR attempts to their wallet (see the module docstring)."""
 
     def __init__(

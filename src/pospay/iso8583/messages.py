@@ -13,6 +13,12 @@ transfer carries the source card in field 2 and the target card in field 103.
 A status query (0600) names an earlier request the way a reversal does (field 90, with
 that request's processing code, amount and currency) and asks the host for its outcome;
 it moves nothing.
+
+A prepaid card (`pospay.prepaid`) pays, is refunded and is asked for its balance by the
+sale, refund and balance inquiry of any card; its programme operations are card
+requests of their own processing codes: issue, activate, freeze and unfreeze (0100, no
+amount: they move no money) and the top-ups (0200), a top-up by card naming in field 37
+the RRN of the card sale that paid for it.
 """
 
 from __future__ import annotations
@@ -32,6 +38,14 @@ PROCESSING_CODES: dict[Kind, str] = {
     Kind.REFUND: "200000",
     Kind.PREAUTH_CANCEL: "200000",
     Kind.TRANSFER: "400000",
+    # The prepaid programme: 21 is a deposit, a credit to the card's account (from cash
+    # "00", from a card "30"); the 9x codes are ISO 8583's private use.
+    Kind.PREPAID_TOP_UP: "210000",
+    Kind.PREPAID_CARD_TOP_UP: "213000",
+    Kind.PREPAID_ISSUE: "900000",
+    Kind.PREPAID_ACTIVATE: "910000",
+    Kind.PREPAID_FREEZE: "940000",
+    Kind.PREPAID_UNFREEZE: "950000",
 }
 
 REQUEST_MTI: dict[Kind, str] = {
@@ -48,6 +62,12 @@ REQUEST_MTI: dict[Kind, str] = {
     Kind.SETTLEMENT: "0500",
     Kind.BATCH_UPLOAD: "0320",
     Kind.STATUS_QUERY: "0600",
+    Kind.PREPAID_ISSUE: "0100",
+    Kind.PREPAID_ACTIVATE: "0100",
+    Kind.PREPAID_FREEZE: "0100",
+    Kind.PREPAID_UNFREEZE: "0100",
+    Kind.PREPAID_TOP_UP: "0200",
+    Kind.PREPAID_CARD_TOP_UP: "0200",
 }
 
 # Field 3 of a settlement (0500): the first try, and the try after a batch upload.
@@ -55,6 +75,15 @@ SETTLEMENT_CODE = "920000"
 SETTLEMENT_AFTER_UPLOAD_CODE = "960000"
 
 _CARD_REQUEST = ("2", "3", "7", "11", "12", "13", "14", "22", "25", "41", "42", "49", "60")
+# The prepaid programme's operations on a card that move no money.
+PREPAID_CARD_OPERATIONS = (
+    Kind.PREPAID_ISSUE,
+    Kind.PREPAID_ACTIVATE,
+    Kind.PREPAID_FREEZE,
+    Kind.PREPAID_UNFREEZE,
+)
+# The programme's operations, all of them card requests (field 2).
+PREPAID_OPERATIONS = (*PREPAID_CARD_OPERATIONS, Kind.PREPAID_TOP_UP, Kind.PREPAID_CARD_TOP_UP)
 # A follow-up names its original by RRN (field 37) instead of carrying the card.
 _FOLLOW_UP = ("3", "4", "7", "11", "12", "13", "25", "37", "41", "42", "49", "60")
 
@@ -72,7 +101,13 @@ REQUIRED_FIELDS: dict[Kind, tuple[str, ...]] = {
     Kind.SETTLEMENT: ("3", "7", "11", "41", "42", "49", "60", "63"),
     Kind.BATCH_UPLOAD: ("3", "4", "7", "11", "41", "42", "49", "60", "90"),
     Kind.STATUS_QUERY: ("3", "4", "7", "11", "41", "42", "49", "60", "90"),
+    **{kind: _CARD_REQUEST for kind in PREPAID_CARD_OPERATIONS},
+    Kind.PREPAID_TOP_UP: (*_CARD_REQUEST, "4"),
+    Kind.PREPAID_CARD_TOP_UP: (*_CARD_REQUEST, "4", "37"),
 }
+
+# Card requests that carry no amount (field 4): they move no money.
+AMOUNTLESS = frozenset({Kind.BALANCE_INQUIRY, *PREPAID_CARD_OPERATIONS})
 
 # Field 39 of an 0400: why the terminal reverses.
 REVERSAL_NO_RESPONSE = "98"  # no (usable) response within the timeout
@@ -122,7 +157,7 @@ _KIND_OF: dict[tuple[str, str | None], Kind] = {
     ("0200", PROCESSING_CODES[Kind.BALANCE_INQUIRY]): Kind.BALANCE_INQUIRY,
     **{
         (REQUEST_MTI[kind], PROCESSING_CODES[kind]): kind
-        for kind in (*ORIGINAL_KIND, Kind.PREAUTH, Kind.TRANSFER)
+        for kind in (*ORIGINAL_KIND, Kind.PREAUTH, Kind.TRANSFER, *PREPAID_OPERATIONS)
     },
     # A reversal carries the processing code of the attempt it undoes.
     **{("0400", code): Kind.REVERSAL for code in PROCESSING_CODES.values()},

@@ -18,7 +18,6 @@ from dataclasses import replace
 from typing import TypeVar
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from pospay.cards import mask_merchant, pan_reference
 from pospay.channels import CardAuthorisation, CardResult
@@ -57,15 +56,12 @@ from pospay.issuer.test_cards import TEST_CARDS, TestCard
 from pospay.money import Money
 from pospay.security.test_keys import TEST_IMK_AC
 from pospay.storage import Committer
+from pospay.storage.races import run_retrying
 from pospay.transaction import Kind
 from pospay.transaction.follow_ups import ORIGINAL_KIND
 
 SETTLEMENT_ACCOUNT = "settlement"  # the acquirer's settlement account, credit-normal
 FUNDING_ACCOUNT = "funding"  # the issuer's cash that funds the test cards, debit-normal
-
-# Serialisation failure and deadlock on PostgreSQL: the unit may simply run again.
-_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
-_ATTEMPTS = 5
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -270,15 +266,7 @@ class IssuerSimulator:
 
     async def _run(self, work: Callable[[Connection], T]) -> T:
         """Run `work` durably; again if it lost a race that running it again resolves."""
-        attempt = 1
-        while True:
-            try:
-                return await self._committer.run(work)
-            except DBAPIError as error:
-                if attempt >= _ATTEMPTS or not _lost_a_race(error):
-                    raise
-                log.info("lost a race to another transaction, running again: %s", error.orig)
-                attempt += 1
+        return await run_retrying(self._committer, work)
 
 
 def _declined(reference: str, refusal: Refusal) -> CardResult:
@@ -290,9 +278,3 @@ def _card_identity(pan: str, key: bytes) -> tuple[str | None, str | None]:
     if not (pan.isascii() and pan.isdigit() and 13 <= len(pan) <= 19):
         return None, None
     return pan_reference(pan, key), mask_merchant(pan)
-
-
-def _lost_a_race(error: DBAPIError) -> bool:
-    if isinstance(error, IntegrityError):
-        return True
-    return getattr(error.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES

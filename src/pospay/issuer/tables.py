@@ -1,5 +1,7 @@
 """The issuer simulator's tables: a double-entry ledger and the answers it gave.
 
+The entries and postings tables are those of every set of books (`pospay.ledger`).
+
 Every balance is kept on its account's normal side (a card account is a liability
 of the issuer, so credit-normal; the issuer's cash is debit-normal), which is why
 no balance may ever be negative: the database refuses it with a CHECK constraint.
@@ -17,14 +19,14 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
-    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
-    UniqueConstraint,
 )
+
+from pospay.ledger import Books, entry_table, posting_table
 
 metadata = MetaData()
 
@@ -68,47 +70,26 @@ issuer_card_pin = Table(
     CheckConstraint("wrong_tries >= 0", name="ck_issuer_card_pin_tries"),
 )
 
-issuer_entry = Table(
-    "issuer_entry",
+issuer_entry = entry_table(
     metadata,
-    Column("entry_id", Integer, primary_key=True, autoincrement=True),
-    Column("reference", String(64), nullable=False),
-    Column("purpose", String(16), nullable=False),
-    Column("amount_minor", BigInteger, nullable=False),
-    Column("currency", String(3), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    # The same request can never move money twice for the same purpose.
-    UniqueConstraint("reference", "purpose", name="uq_issuer_entry_reference_purpose"),
-    CheckConstraint(
-        "purpose IN ('funding', 'sale', 'reversal', 'void', 'refund', 'hold', 'release', "
-        "'completion', 'transfer')",
-        name="ck_issuer_entry_purpose",
+    "issuer",
+    (
+        "funding",
+        "sale",
+        "reversal",
+        "void",
+        "refund",
+        "hold",
+        "release",
+        "completion",
+        "transfer",
     ),
-    CheckConstraint("amount_minor > 0", name="ck_issuer_entry_amount_positive"),
 )
 
-issuer_posting = Table(
-    "issuer_posting",
-    metadata,
-    Column(
-        "entry_id",
-        Integer,
-        ForeignKey("issuer_entry.entry_id", name="fk_issuer_posting_entry"),
-        primary_key=True,
-    ),
-    # An entry touches an account at most once.
-    Column(
-        "account_id",
-        String(64),
-        ForeignKey("issuer_account.account_id", name="fk_issuer_posting_account"),
-        primary_key=True,
-    ),
-    Column("side", String(1), nullable=False),
-    Column("amount_minor", BigInteger, nullable=False),
-    CheckConstraint("side IN ('D', 'C')", name="ck_issuer_posting_side"),
-    CheckConstraint("amount_minor > 0", name="ck_issuer_posting_amount_positive"),
-    Index("ix_issuer_posting_account_id", "account_id"),
-)
+issuer_posting = posting_table(metadata, "issuer")
+
+# The double entry of the issuer, for `pospay.ledger`'s functions.
+ISSUER_BOOKS = Books(issuer_account, issuer_entry, issuer_posting)
 
 issuer_authorisation = Table(
     "issuer_authorisation",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pospay.receipts.columns import Measure, center, spread, wrap
 from pospay.receipts.layout import (
@@ -70,8 +71,8 @@ def _lines(element: Element, receipt: Receipt, width: int, measure: Measure) -> 
         case Rule(char=char):
             return [PrintLine(char * (width // measure(char)))]
         case Paragraph(text=text):
-            texts = _clauses(text.zh, width, measure) + _clauses(text.en, width, measure)
-            return [PrintLine(t) for t in texts]
+            lines = (*_clauses(text.zh, width, measure), *_clauses(text.en, width, measure))
+            return [PrintLine(t) for t in lines]
         case Signature():
             return [PrintLine(t) for t in _signature(element, receipt, width, measure)]
         case QrCode():
@@ -100,26 +101,38 @@ def _fit(text: Text, width: int, measure: Measure) -> list[str]:
     return wrap(text.zh, width, measure) + wrap(text.en, width, measure)
 
 
-def _clauses(text: str, width: int, measure: Measure) -> list[str]:
+@lru_cache(maxsize=256)  # the paragraphs are the layout's own text: few, and the same
+def _clauses(text: str, width: int, measure: Measure) -> tuple[str, ...]:
     """One line if it fits, else each clause on a line of its own (wrapped if need be):
     a sentence broken after its comma reads better than one broken mid-word."""
     if measure(text) <= width:
-        return wrap(text, width, measure)
-    return [line for clause in _CLAUSE_END.split(text) for line in wrap(clause, width, measure)]
+        return tuple(wrap(text, width, measure))
+    return tuple(
+        line for clause in _CLAUSE_END.split(text) for line in wrap(clause, width, measure)
+    )
 
 
 def _field(field: Field, receipt: Receipt, width: int, measure: Measure) -> list[PrintLine]:
     value = write_value(field.value, receipt)
     if value is None or (isinstance(value, str) and not value.strip()):
         return []
-    texts = _fit(field.label, width, measure)
+    return list(_labelled(field.label, value, field.style, width, measure))
+
+
+# Most fields print the same label and value on every receipt of a terminal (merchant,
+# terminal, operator, card brand...): their lines are remembered.
+@lru_cache(maxsize=4096)
+def _labelled(
+    label: Text, value: Text, style: Style, width: int, measure: Measure
+) -> tuple[PrintLine, ...]:
+    texts = _fit(label, width, measure)
     value_lines = _fit(value, width, measure)
     last = texts[-1]
     if len(value_lines) == 1 and measure(last) + _GAP + measure(value_lines[0]) <= width:
         texts[-1] = spread(last, value_lines[0], width, measure)
     else:
         texts += [spread("", line, width, measure) for line in value_lines]
-    return [PrintLine(t, field.style) for t in texts]
+    return tuple(PrintLine(t, style) for t in texts)
 
 
 def _signature(sign: Signature, receipt: Receipt, width: int, measure: Measure) -> list[str]:

@@ -72,6 +72,7 @@ class Value(StrEnum):
     RRN = "rrn"
     DATE_TIME = "date_time"
     AMOUNT = "amount"
+    BALANCE = "balance"
     REFERENCE = "reference"
     CHIP_AID = "chip_aid"
     CHIP_LABEL = "chip_label"
@@ -160,6 +161,12 @@ KIND_LABELS: Mapping[Kind, Label] = MappingProxyType(
         Kind.SETTLEMENT: Label("结算", "SETTLEMENT"),
         Kind.BATCH_UPLOAD: Label("批上送", "BATCH UPLOAD"),
         Kind.STATUS_QUERY: Label("交易状态查询", "STATUS QUERY"),
+        Kind.PREPAID_ISSUE: Label("储值卡发卡", "PREPAID ISSUE"),
+        Kind.PREPAID_ACTIVATE: Label("储值卡激活", "PREPAID ACTIVATE"),
+        Kind.PREPAID_TOP_UP: Label("储值卡充值", "PREPAID TOP-UP"),
+        Kind.PREPAID_CARD_TOP_UP: Label("刷卡充值", "TOP-UP BY CARD"),
+        Kind.PREPAID_FREEZE: Label("储值卡冻结", "PREPAID FREEZE"),
+        Kind.PREPAID_UNFREEZE: Label("储值卡解冻", "PREPAID UNFREEZE"),
     }
 )
 
@@ -218,6 +225,7 @@ SALE_SLIP: Layout = (
     Field(Label("日期/时间", "DATE/TIME"), Value.DATE_TIME),
     Rule(),
     Field(Label("金额", "AMOUNT"), Value.AMOUNT, Style.LARGE),
+    Field(Label("卡内余额", "BALANCE"), Value.BALANCE, Style.BOLD),
     Rule(),
     Field(Label("备注", "REFERENCE"), Value.REFERENCE),
     Field(Label("应用标识", "AID"), Value.CHIP_AID),

@@ -79,6 +79,8 @@ class Receipt:
     issuer: str | None = None  # the card issuer's name, when the terminal knows it
     acquirer: str | None = None  # the acquirer's name, when the terminal knows it
     chip: ChipData | None = None  # chip and contactless attempts
+    # A prepaid card's balance after the attempt, as the programme answered it.
+    balance: Money | None = None
     # The QR payload that ties the paper to its signed document (`signing.qr_payload`);
     # None before the receipt has been signed.
     seal: str | None = None
@@ -119,6 +121,10 @@ class Receipt:
             raise ValueError("receipt time must be timezone-aware")
         if self.seal is not None and not (self.seal.isascii() and self.seal.isprintable()):
             raise ValueError("receipt seal must be printable ASCII")
+        if self.balance is not None and (
+            self.balance.currency != self.amount.currency or self.balance.minor < 0
+        ):
+            raise ValueError(f"receipt balance must be 0 or more in {self.amount.currency}")
         if isinstance(self.reprint_number, bool) or self.reprint_number < 0:
             raise ValueError(f"reprint_number must be 0 or more, not {self.reprint_number!r}")
 

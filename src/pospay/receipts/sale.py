@@ -44,6 +44,7 @@ class SaleReceiptData:
     issuer: str | None = None
     acquirer: str | None = None
     chip: ChipData | None = None  # the chip's answer (chip and contactless)
+    balance: Money | None = None  # a prepaid card's balance after the attempt
     # A QR wallet payment (`Receipt.wallet`, `wallet_order`, `payer`).
     wallet: str | None = None
     wallet_order: str | None = None
@@ -83,6 +84,7 @@ def build_sale_receipts(
         issuer=sale.issuer,
         acquirer=sale.acquirer,
         chip=sale.chip,
+        balance=sale.balance,
         wallet=sale.wallet,
         wallet_order=sale.wallet_order,
         payer=sale.payer,

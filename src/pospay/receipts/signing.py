@@ -20,7 +20,9 @@ the form is unique. The fields are those acquirers print, and the chain position
     batch, voucher, stan, auth_code (or null), rrn, at (ISO 8601 with offset),
     amount_minor, currency, reference, signature_required, pin_verified, issuer and
     acquirer (or null), and for a chip or contactless card chip_aid, chip_label,
-    chip_tvr, chip_tsi and chip_cryptogram (all null otherwise)
+    chip_tvr, chip_tsi and chip_cryptogram (all null otherwise); a prepaid card's
+    receipt also has balance_minor, the card's balance after the attempt (in the
+    currency of the amount), a field other receipts do not carry
 
 `hash` is the SHA-256 of the canonical form (hex); `signature` is Ed25519 over the
 canonical form itself. The QR code printed on the receipt (`qr_payload`) is
@@ -119,12 +121,13 @@ def receipt_document(receipt: Receipt, counter: int, previous: str, key: str) ->
     if counter < 1:
         raise ValueError(f"a receipt counter starts at 1, not {counter}")
     chip = receipt.chip
+    balance = {} if receipt.balance is None else {"balance_minor": receipt.balance.minor}
     wallet = (
         {}
         if receipt.wallet is None
         else {"wallet": receipt.wallet, "order": receipt.wallet_order, "payer": receipt.payer}
     )
-    return wallet | {
+    return balance | wallet | {
         "format": FORMAT,
         "terminal": receipt.terminal_id,
         "counter": counter,
@@ -184,6 +187,9 @@ def receipt_of_document(document: Document) -> Receipt:
         reference=d["reference"],
         signature_required=d["signature_required"],
         reprint_number=d["reprint"],
+        balance=None
+        if d.get("balance_minor") is None
+        else Money(d["balance_minor"], d["currency"]),
         wallet=d.get("wallet"),
         wallet_order=d.get("order"),
         payer=d.get("payer"),

@@ -52,6 +52,7 @@ _WRITERS: Mapping[Value, Callable[[Receipt], Text | None]] = MappingProxyType(
         Value.RRN: lambda r: r.rrn,
         Value.DATE_TIME: lambda r: r.at.strftime("%Y/%m/%d %H:%M:%S"),
         Value.AMOUNT: lambda r: format_money(r.amount),
+        Value.BALANCE: lambda r: None if r.balance is None else format_money(r.balance),
         Value.REFERENCE: lambda r: r.reference,
         Value.CHIP_AID: lambda r: r.chip.aid if r.chip else None,
         Value.CHIP_LABEL: lambda r: r.chip.label if r.chip else None,

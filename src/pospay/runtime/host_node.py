@@ -1,4 +1,10 @@
-"""A running acquiring host: host journal, issuer simulator and the ISO 8583 server.
+"""A running acquiring host: host journal, issuer simulator, the prepaid programme, the
+wallet channels (with their notification listener) and the ISO 8583 server.
+
+The host's one channel is a `RoutedChannel`: card numbers of the prepaid programme's
+BIN ranges go to the `PrepaidLedger`, whose tables live in the host's own database
+(the host is their issuer); every other card goes to the issuer simulator. With wallets
+(`wallet_urls`), a `WalletRoutedChannel` in front sends QR attempts to their wallet.
 
 Used by `pospay serve`, the demo, the benchmarks and the end-to-end tests, so they
 all exercise the same wiring.
@@ -19,7 +25,7 @@ from types import TracebackType
 
 from sqlalchemy import Engine
 
-from pospay.channels import CardChannel
+from pospay.channels import CardChannel, RoutedChannel
 from pospay.channels.wallet import WalletChannel
 from pospay.clock import Clock, SystemClock
 from pospay.host.notifications_http import notification_app
@@ -27,8 +33,9 @@ from pospay.host.recovery import RecoveryLoop, RecoveryReport
 from pospay.host.server import IsoServer
 from pospay.host.service import HostService
 from pospay.host.settings import HostSettings
-from pospay.host.wallet_routing import RoutedChannel
+from pospay.host.wallet_routing import WalletRoutedChannel
 from pospay.issuer import IssuerSimulator
+from pospay.prepaid import TEST_PROGRAMME, PrepaidLedger, Programme
 from pospay.qr.customer_codes import Wallet
 from pospay.runtime.http_server import HttpServer
 from pospay.runtime.keys import load_or_create_key
@@ -58,6 +65,8 @@ class HostNode:
     startup_recovery_grace: float = 0.0
     # Tests put a faulty link between host and issuer here; None: the issuer itself.
     channel_for: Callable[[IssuerSimulator], CardChannel] | None = None
+    # The prepaid programme the host issues cards of.
+    programme: Programme = TEST_PROGRAMME
     # QR wallets: the base URL of each wallet service (`pospay wallet serve`), and the
     # port of the host's notification listener (0: a free one). None: no QR payments.
     wallet_urls: Mapping[Wallet, str] | None = None
@@ -69,6 +78,7 @@ class HostNode:
     # The host's core, socket-free: what the server calls for each decoded request.
     service: HostService = field(init=False)
     issuer: IssuerSimulator = field(init=False)
+    prepaid: PrepaidLedger = field(init=False)
     recovery: RecoveryLoop = field(init=False)
     # What the start-up run of the recovery job did.
     startup_recovery: RecoveryReport = field(init=False)
@@ -89,7 +99,7 @@ class HostNode:
             if self.issuer_url == self.host_url
             else open_engine(self.issuer_url, schema=self.schema)
         )
-        migrate(self.host_engine, "host")
+        migrate(self.host_engine, "host", "prepaid")
         migrate(self.issuer_engine, "issuer")
         host_committer = GroupCommitter(self.host_engine)
         issuer_committer = (
@@ -106,13 +116,18 @@ class HostNode:
             pan_key=load_or_create_key(self.key_dir / "issuer-pan.key"),
         )
         await self.issuer.install_test_cards()
-        channel: CardChannel = (
-            self.issuer if self.channel_for is None else self.channel_for(self.issuer)
+        cards = self.issuer if self.channel_for is None else self.channel_for(self.issuer)
+        self.prepaid = PrepaidLedger(
+            host_committer,
+            self.clock,
+            pan_key=load_or_create_key(self.key_dir / "prepaid-pan.key"),
+            programme=self.programme,
         )
+        channel: CardChannel = RoutedChannel(cards, self.prepaid)
         wallets = None
         if self.wallet_urls is not None:
             wallets = self.wallets = await self._wallet_channels()
-            channel = RoutedChannel(channel, wallets, host_committer)
+            channel = WalletRoutedChannel(channel, wallets, host_committer)
         self.service = service = HostService(
             host_committer,
             channel,

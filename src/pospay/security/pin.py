@@ -35,15 +35,25 @@ def pin_offset(pin: str, pan: str, verification_key: bytes, table: str) -> str:
     return _psec.ibm3624_offset(verification_key, table, pin, pan)
 
 
+def pin_offset_of_block(
+    block: bytes, pan: str, pin_key: bytes, verification_key: bytes, table: str
+) -> str | None:
+    """The IBM 3624 offset of the PIN in `block` (under `pin_key`), or None when the block
+    does not decode as format 0 for `pan`. The PIN itself never leaves this function:
+    an issuer stores the offset of a PIN chosen at the terminal, never the PIN."""
+    try:
+        pin = _psec.pin_of_iso_0(_psec.decrypt_ecb(pin_key, block), pan)
+    except ValueError:
+        return None
+    return pin_offset(pin, pan, verification_key, table)
+
+
 def pin_matches(
     block: bytes, pan: str, pin_key: bytes, offset: str, verification_key: bytes, table: str
 ) -> bool:
     """Whether the PIN in `block` (under `pin_key`) is the one whose offset is `offset`.
     A block that does not decode as format 0 for `pan` does not match."""
-    try:
-        pin = _psec.pin_of_iso_0(_psec.decrypt_ecb(pin_key, block), pan)
-    except ValueError:
+    found = pin_offset_of_block(block, pan, pin_key, verification_key, table)
+    if found is None or len(found) != len(offset):
         return False
-    if len(pin) != len(offset):
-        return False
-    return hmac.compare_digest(pin_offset(pin, pan, verification_key, table), offset)
+    return hmac.compare_digest(found, offset)

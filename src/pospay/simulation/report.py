@@ -46,6 +46,8 @@ class ChaosReport:
     network: dict[str, int]
     errors: list[str]
     virtual_seconds: float
+    # The prepaid ledger as the auditor read it back (`AgreementReport.prepaid_summary`).
+    prepaid: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -103,6 +105,7 @@ class ChaosReport:
             "recovery": self.recovery,
             "receipts": self.receipts,
             "network": self.network,
+            "prepaid": self.prepaid,
             "virtual_seconds": self.virtual_seconds,
             "agreement": self.ok,
         }
@@ -133,6 +136,7 @@ def build_report(config: ChaosConfig, result: WorldResult) -> ChaosReport:
         },
         errors=result.errors,
         virtual_seconds=result.virtual_seconds,
+        prepaid=result.agreement.prepaid_summary(),
     )
 
 
@@ -156,7 +160,18 @@ def merge_reports(config: ChaosConfig, reports: list[ChaosReport]) -> ChaosRepor
         network=_added(report.network for report in reports),
         errors=[error for report in reports for error in report.errors],
         virtual_seconds=max(report.virtual_seconds for report in reports),
+        prepaid=_merged_prepaid([report.prepaid for report in reports]),
     )
+
+
+def _merged_prepaid(shards: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each shard's host keeps a prepaid ledger of its own: the counts add up, and the
+    ledgers balance when every shard's does."""
+    kept = [shard for shard in shards if shard]
+    if not kept:
+        return {}
+    counted = _added({k: v for k, v in shard.items() if k != "ledger_balanced"} for shard in kept)
+    return counted | {"ledger_balanced": all(shard["ledger_balanced"] for shard in kept)}
 
 
 def _added(counts: Iterable[dict[str, int]]) -> dict[str, int]:

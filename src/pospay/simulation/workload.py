@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pospay.cards import Brand
 from pospay.issuer.test_cards import MAGIC_AMOUNTS, TEST_CARDS, TestCard
 from pospay.money import Money
+from pospay.simulation.prepaid_customers import PrepaidCustomers, PrepaidStep
 from pospay.qr.customer_codes import Wallet
 from pospay.transaction import Kind, Method
 from pospay.wallets.payers import code_for
@@ -69,6 +70,8 @@ _STEPS = (
     Kind.PREAUTH_CANCEL,
 )
 _STEP_WEIGHTS = (62, 5, 8, 7, 7, 7, 4)
+# The share of steps a prepaid customer takes (`simulation.prepaid_customers`).
+PREPAID_SHARE = 0.12
 
 # The share of sales paid by QR, and the test payers (`wallets.payers`) who pay them.
 QR_SHARE = 0.15
@@ -84,10 +87,18 @@ class Step:
     with_pin: bool = False
     amount: Money | None = None
     original: str | None = None  # the voucher a follow-up acts on
+    prepaid: PrepaidStep | None = None  # a prepaid customer's step
     # A QR sale: the wallet, the test payer, and for a customer's code the code itself.
     wallet: Wallet | None = None
     payer: str | None = None
     code: str | None = None
+
+    @property
+    def label(self) -> str:
+        """What the report counts the step as: a prepaid payment or inquiry apart."""
+        if self.prepaid is not None and self.kind in (Kind.SALE, Kind.BALANCE_INQUIRY):
+            return f"prepaid_{self.kind.value}"
+        return self.kind.value
 
 
 @dataclass
@@ -99,8 +110,13 @@ class Cashier:
     currency: str = "CNY"
     sales: list[tuple[str, int]] = field(default_factory=list)  # (voucher, amount)
     preauths: list[tuple[str, int]] = field(default_factory=list)
+    prepaid: PrepaidCustomers | None = None
 
     def next_step(self) -> Step:
+        if self.prepaid is not None and self.rng.random() < PREPAID_SHARE:
+            own = self.prepaid.next_step(self.currency)
+            if own is not None:
+                return Step(own.kind, amount=own.amount, prepaid=own)
         kind = self.rng.choices(_STEPS, _STEP_WEIGHTS)[0]
         if kind is Kind.VOID and self.sales:
             voucher, _ = self.sales.pop(self.rng.randrange(len(self.sales)))
@@ -158,6 +174,8 @@ class Cashier:
 
     def told(self, step: Step, voucher: str, approved: bool) -> None:
         """Remember an approved sale or pre-authorisation for a later follow-up."""
+        if step.prepaid is not None:
+            PrepaidCustomers.told(step.prepaid, approved)
         if not approved or step.amount is None:
             return
         if step.kind is Kind.SALE:

@@ -23,20 +23,23 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 
 from pospay.audit import AgreementReport, check_agreement
+from pospay.channels import RoutedChannel
 from pospay.errors import OriginalNotFound, PospayError
 from pospay.host.defects import Defect
 from pospay.host.recovery import RecoveryLoop
 from pospay.host.service import HostService
 from pospay.host.settings import HostSettings
-from pospay.host.wallet_routing import RoutedChannel
+from pospay.host.wallet_routing import WalletRoutedChannel
 from pospay.iso8583.response_codes import BATCH_SETTLED
 from pospay.issuer import IssuerSimulator
+from pospay.prepaid import PrepaidLedger
 from pospay.simulation.channel import SimChannel
 from pospay.simulation.disk import SimulatedDisk, memory_engine
 from pospay.simulation.faults import FaultPlan, Site
 from pospay.simulation.loop import LoopClock
 from pospay.simulation.network import Network, SimHostLink
 from pospay.simulation.nodes import Node, install
+from pospay.simulation.prepaid_customers import PrepaidCustomers, run_prepaid_step
 from pospay.simulation.printer import SimPrinter
 from pospay.simulation.wallets import (
     WALLETS,
@@ -49,7 +52,7 @@ from pospay.simulation.wallets import (
 )
 from pospay.simulation.workload import Cashier, Step, chaos_cards
 from pospay.storage import migrate
-from pospay.storage.migrate import COMPONENTS
+from pospay.storage.migrate import DATABASES
 from pospay.terminal.card_read import CardRead
 from pospay.terminal.config import TerminalConfig
 from pospay.terminal.engine import Terminal
@@ -185,13 +188,13 @@ class World:
         loop.set_exception_handler(self._on_loop_error)
         install(loop)
         clock = LoopClock(loop)
-        engines: dict[str, Engine] = {name: memory_engine() for name in COMPONENTS}
-        for name in COMPONENTS:
-            migrate(engines[name], name)
+        engines: dict[str, Engine] = {name: memory_engine() for name in DATABASES}
+        for name, components in DATABASES.items():
+            migrate(engines[name], *components)
         issuer = IssuerProc(self._node("issuer"))
         host = HostProc(self._node("host"))
         network = Network(self.faults, host)
-        channel = SimChannel(self.faults, issuer)
+        cards = SimChannel(self.faults, issuer)
         # The QR wallets: a process of their own, reached through signed clients.
         wallets = self._wallets = WalletProc(self._node("wallets"))
         self._clock = clock
@@ -212,6 +215,7 @@ class World:
             defects=self.config.defects,
         )
         issuer_pan_key = self._bytes.randbytes(32)
+        prepaid_pan_key = self._bytes.randbytes(32)
 
         async def boot_issuer() -> None:
             disk = SimulatedDisk(engines["issuer"], issuer.node, self.faults, Site.ISSUER_COMMIT)
@@ -226,7 +230,10 @@ class World:
 
         async def boot_host() -> None:
             disk = SimulatedDisk(engines["host"], host.node, self.faults, Site.HOST_COMMIT)
-            routed = RoutedChannel(channel, wallet_channels, disk)
+            # The host is the prepaid programme's issuer: its ledger is on the host's disk;
+            # the wallets take the QR attempts, whatever the card channels behind them.
+            channel = RoutedChannel(cards, PrepaidLedger(disk, clock, prepaid_pan_key))
+            routed = WalletRoutedChannel(channel, wallet_channels, disk)
             recovery = RecoveryLoop(
                 disk,
                 routed,
@@ -346,7 +353,9 @@ class World:
             supervisor_kinds=frozenset(),
         )
         rng = random.Random(f"pospay-chaos:{self._seed}:{terminal_id}")
-        cashier = Cashier(rng, self._cards)
+        regulars = random.Random(f"pospay-chaos:{self._seed}:{terminal_id}:prepaid")
+        bank_cards = tuple(card for card in self._cards if card.status == "active")
+        cashier = Cashier(rng, self._cards, prepaid=PrepaidCustomers(regulars, bank_cards))
         return TerminalProc(
             self._node(f"terminal {terminal_id}"),
             config,
@@ -395,7 +404,7 @@ class World:
             self._progress(self._started)
             step = proc.cashier.next_step()
             proc.attempts += 1
-            self._steps[step.kind.value] = self._steps.get(step.kind.value, 0) + 1
+            self._steps[step.label] = self._steps.get(step.label, 0) + 1
             if step.wallet is not None:
                 self._steps[step.method.value] = self._steps.get(step.method.value, 0) + 1
             outcome = await self._attempt(terminal, step)
@@ -427,6 +436,8 @@ class World:
 
     @staticmethod
     async def _run_step(terminal: Terminal, step: Step) -> Outcome:
+        if step.prepaid is not None:
+            return await run_prepaid_step(terminal, step.prepaid)
         if step.original is not None:
             if step.kind is Kind.VOID:
                 return await terminal.void(step.original)

@@ -14,8 +14,16 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-Component = Literal["host", "issuer", "terminal", "wallets"]
-COMPONENTS: tuple[Component, ...] = ("host", "issuer", "terminal", "wallets")
+Component = Literal["host", "issuer", "terminal", "prepaid", "wallets"]
+# The prepaid programme's tables live in the host's database: the host is their issuer.
+COMPONENTS: tuple[Component, ...] = ("host", "issuer", "terminal", "prepaid", "wallets")
+# What each party's database holds when every party has its own.
+DATABASES: dict[str, tuple[Component, ...]] = {
+    "host": ("host", "prepaid"),
+    "issuer": ("issuer",),
+    "terminal": ("terminal",),
+    "wallets": ("wallets",),
+}
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 

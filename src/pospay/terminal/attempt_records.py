@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from pospay.cards import brand_of, mask_merchant
+from pospay.cards import mask_merchant
 from pospay.emv import IccData, SimulatedCard, TerminalData
 from pospay.iso8583 import Message
 from pospay.iso8583.fields import transmission_field
@@ -65,7 +65,7 @@ def card_attempt_record(
         amount_minor=amount.minor,
         currency=amount.currency,
         pan_masked=mask_merchant(card.pan),
-        brand=brand_of(card.pan).value,
+        brand=config.card_brand(card.pan),
         operator=operator,
         supervisor=supervisor,
         transmission_at=transmission_field(now),

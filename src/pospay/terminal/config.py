@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pospay.cards import brand_of
+from pospay.prepaid.programme import TEST_PREPAID_BIN
 from pospay.security.test_keys import TEST_TMK
 from pospay.transaction import Kind
+
+# What the journal and the receipts call a card of a prepaid programme.
+PREPAID_BRAND = "Prepaid"
 
 # The kinds a supervisor must authorise with id and password (see `terminal.operators`).
 DEFAULT_SUPERVISOR_KINDS = frozenset({Kind.VOID, Kind.REFUND, Kind.SETTLEMENT})
@@ -36,6 +41,15 @@ class TerminalConfig:
     supervisor_kinds: frozenset[Kind] = DEFAULT_SUPERVISOR_KINDS
     # Whether a reprint (receipt or settlement slip) needs a supervisor's id and password.
     reprint_needs_supervisor: bool = True
+    # The card range table of the prepaid programmes the terminal takes: card numbers
+    # with these prefixes are prepaid cards (brand `PREPAID_BRAND`, receipts with balance).
+    prepaid_bins: tuple[str, ...] = (TEST_PREPAID_BIN,)
+
+    def card_brand(self, pan: str) -> str:
+        """The brand the terminal records for `pan`: its prepaid programme, or its scheme."""
+        if any(pan.startswith(prefix) for prefix in self.prepaid_bins):
+            return PREPAID_BRAND
+        return brand_of(pan).value
     # QR payments: how long the terminal polls a customer's code that waits for the
     # payer's password before it cancels, and how long its own QR stays payable.
     qr_poll_window: float = 45.0

@@ -31,6 +31,10 @@ Receipts and slips a printer fault left unprinted are printed by the print queue
 (`terminal.printing`), after the reversals, before every transaction and at sign-in;
 a new attempt's receipts go through the same queue, so they print after older ones.
 Reprints (authorised, marked, audited; `terminal.reprints`) go through it too.
+
+A prepaid card pays, is refunded and is asked for its balance like any card; the
+programme's own operations (issue, activate, top up, freeze, unfreeze) are
+`Terminal.prepaid` (`terminal.prepaid`), card attempts on the same path.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ from pospay.errors import (
     OriginalNotFound,
     OutcomeUnknown,
 )
-from pospay.iso8583 import qr_data
+from pospay.iso8583 import Message, qr_data
 from pospay.iso8583.fields import (
     transmission_field,
 )
@@ -77,6 +81,7 @@ from pospay.terminal.config import TerminalConfig
 from pospay.terminal.link import HostLink
 from pospay.terminal.operators import Credentials, Operator, Operators, SupervisorPolicy
 from pospay.terminal.outcome import Outcome
+from pospay.terminal.prepaid import PrepaidCounter
 from pospay.terminal.printing import DrainResult, PendingPrint, ReceiptSpooler
 from pospay.terminal.qr_payments import (
     QrDisplay,
@@ -152,6 +157,17 @@ class Terminal:
         self._unpredictable = unpredictable
         # Where each attempt's own reference (`local_ref`) comes from.
         self._new_reference = new_reference or (lambda: unpredictable(16).hex())
+        # Issue, activate, top up, freeze and unfreeze prepaid cards (`terminal.prepaid`).
+        self.prepaid = PrepaidCounter(
+            lambda kind, card, amount, operator, extra: self._card_attempt(
+                kind, card, amount, operator=operator, extra=extra
+            ),
+            lambda card, amount, operator: self.sale(card, amount, operator=operator),
+            lambda voucher, operator, supervisor: self.void(
+                voucher, operator=operator, supervisor=supervisor
+            ),
+            config.currency,
+        )
 
     async def open(self) -> None:
         """Create the terminal's counters on first start, and queue a reversal for every
@@ -393,6 +409,7 @@ class Terminal:
         operator: str | None = None,
         supervisor: Credentials | None = None,
         target_pan: str | None = None,
+        extra: Message | None = None,
     ) -> Outcome:
         supervisor_id = await self.require(kind, supervisor)
         await self._before_attempt()
@@ -419,6 +436,7 @@ class Terminal:
         )
         if target_pan is not None:
             request["103"] = target_pan
+        request |= extra or {}
         chip = None if card.icc is None or emv is None else (card.icc, emv)
         return await self._settler.exchange(row, request, chip)
 

@@ -1,6 +1,7 @@
 """From a journal row to the receipt jobs the terminal signs, stores and prints.
 
-Small sales need no signature (the "small amount, no signature" rule acquirers apply);
+A prepaid card's receipt also shows the card's balance after the attempt. Small sales
+need no signature (the "small amount, no signature" rule acquirers apply);
 the limit is a terminal setting. Each copy is also a signed document, the next link of
 the terminal's chain (`terminal.receipt_chain`); its QR code goes on the paper.
 """
@@ -26,7 +27,7 @@ from pospay.receipts import (
 )
 from pospay.receipts.signing import qr_payload
 from pospay.terminal import journal, receipt_chain
-from pospay.terminal.config import TerminalConfig
+from pospay.terminal.config import PREPAID_BRAND, TerminalConfig
 from pospay.transaction import Kind, Method
 
 
@@ -53,12 +54,20 @@ def build_receipts(row: Row[Any], config: TerminalConfig) -> tuple[Receipt, Rece
         # A wallet verifies its payer itself: a QR payment is never signed for.
         signature_required=amount.minor > config.no_signature_limit_minor and not row.wallet,
         chip=_chip(row),
+        balance=_prepaid_balance(row),
         wallet=row.wallet,
         wallet_order=row.wallet_order,
         payer=row.payer_masked,
     )
     merchant, customer = build_sale_receipts(sale)
     return customer, merchant
+
+
+def _prepaid_balance(row: Row[Any]) -> Money | None:
+    """A prepaid card's balance after the attempt, as the host answered it (field 54)."""
+    if row.brand != PREPAID_BRAND or row.balance_minor is None:
+        return None
+    return Money(row.balance_minor, row.currency)
 
 
 def _chip(row: Row[Any]) -> ChipData | None:

@@ -13,7 +13,7 @@ from sqlalchemy import Row
 
 from pospay.iso8583 import Message
 from pospay.iso8583.fields import amount_field, local_date_field, local_time_field
-from pospay.iso8583.messages import ENTRY_MODES, PROCESSING_CODES, REQUEST_MTI
+from pospay.iso8583.messages import AMOUNTLESS, ENTRY_MODES, PROCESSING_CODES, REQUEST_MTI
 from pospay.money import Money, currency_numeric
 from pospay.security.keys import WorkingKeys
 from pospay.security.pin import PIN_SECURITY_CONTROL, encrypt_pin_block
@@ -43,7 +43,7 @@ def card_request(
         "49": currency_numeric(amount.currency),
         "60": row.batch,
     }
-    if kind is not Kind.BALANCE_INQUIRY:
+    if kind not in AMOUNTLESS:
         request["4"] = amount_field(amount.minor)
     return request
 

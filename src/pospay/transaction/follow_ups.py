@@ -49,8 +49,10 @@ def event_on_original(kind: Kind, *, original_minor: int, refunded_minor: int) -
     """The event an approved `kind` applies to its original, or None.
 
     `refunded_minor` is the total of the original's approved refunds, this one included.
+    A kind that is no follow-up (a prepaid top-up linked to the sale that paid it) does
+    nothing to the attempt it names.
     """
-    event = _EVENT[kind]
+    event = _EVENT.get(kind)
     if kind is Kind.REFUND and refunded_minor < original_minor:
         return None
     return event
@@ -68,7 +70,7 @@ def event_on_reversal(kind: Kind, original_state: State) -> Event | None:
     True
     """
     ended = {Event.VOID: State.VOIDED, Event.REFUND: State.REFUNDED}
-    event = _EVENT[kind]
+    event = _EVENT.get(kind)
     if event is None or ended[event] is not original_state:
         return None
     return Event.REVERSAL_CONFIRMED

@@ -22,6 +22,14 @@ class Kind(StrEnum):
     BATCH_UPLOAD = "batch_upload"
     # Asks the host for the outcome of an earlier attempt (0600); moves nothing.
     STATUS_QUERY = "status_query"
+    # The prepaid programme's card operations (`pospay.prepaid`); a prepaid card pays,
+    # is refunded and is asked for its balance by SALE, REFUND and BALANCE_INQUIRY.
+    PREPAID_ISSUE = "prepaid_issue"
+    PREPAID_ACTIVATE = "prepaid_activate"
+    PREPAID_TOP_UP = "prepaid_top_up"  # paid in cash at the till
+    PREPAID_CARD_TOP_UP = "prepaid_card_top_up"  # paid by a card sale the request names
+    PREPAID_FREEZE = "prepaid_freeze"
+    PREPAID_UNFREEZE = "prepaid_unfreeze"
 
     @property
     def moves_money(self) -> bool:
@@ -30,7 +38,17 @@ class Kind(StrEnum):
 
 
 _NO_MONEY = frozenset(
-    {Kind.BALANCE_INQUIRY, Kind.SIGN_IN, Kind.SETTLEMENT, Kind.BATCH_UPLOAD, Kind.STATUS_QUERY}
+    {
+        Kind.BALANCE_INQUIRY,
+        Kind.SIGN_IN,
+        Kind.SETTLEMENT,
+        Kind.BATCH_UPLOAD,
+        Kind.STATUS_QUERY,
+        Kind.PREPAID_ISSUE,
+        Kind.PREPAID_ACTIVATE,
+        Kind.PREPAID_FREEZE,
+        Kind.PREPAID_UNFREEZE,
+    }
 )
 
 

@@ -1,0 +1,1 @@
+"""Alembic revisions of the prepaid programme (branch ``prepaid``); see `pospay.storage.migrate`."""
