@@ -13,8 +13,8 @@ from typing import Annotated
 
 import typer
 
-from pospay.prepaid import TEST_PREPAID_BIN, TEST_PROGRAMME, Programme
 from pospay.cli.wallet import announce
+from pospay.prepaid import TEST_PREPAID_BIN, TEST_PROGRAMME, Programme
 from pospay.qr.customer_codes import Wallet
 from pospay.runtime import HostNode
 from pospay.runtime.wallet_node import WalletNode
@@ -105,9 +105,7 @@ def serve(
                 wechat_port,
                 notify_port,
             )
-        asyncio.run(
-            _serve(host_url, issuer_url, data_dir, host, iso_port, recovery, programme, qr)
-        )
+        asyncio.run(_serve(host_url, issuer_url, data_dir, host, iso_port, recovery, programme, qr))
     except OSError as error:
         typer.echo(f"pospay serve: cannot listen on {host}:{iso_port}: {error}", err=True)
         raise typer.Exit(2) from None

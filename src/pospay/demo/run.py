@@ -30,13 +30,13 @@ from pospay.audit import AgreementReport, check_agreement
 from pospay.audit.receipts import receipt_census
 from pospay.clock import SystemClock
 from pospay.demo.faults import Fault, FaultScript, FaultyLink, PrinterWatch, fault_script
+from pospay.demo.phone import DemoPhone
 from pospay.demo.prepaid_day import (
     PrepaidStep,
     demo_prepaid_cards,
     perform_prepaid_step,
     plan_prepaid_day,
 )
-from pospay.demo.phone import DemoPhone
 from pospay.demo.printer import DemoPrinter, PrinterKind, demo_printer
 from pospay.demo.recovery import FaultedAttempt, Recovery
 from pospay.demo.trading_day import PlannedAttempt, plan_trading_day

@@ -127,40 +127,44 @@ def receipt_document(receipt: Receipt, counter: int, previous: str, key: str) ->
         if receipt.wallet is None
         else {"wallet": receipt.wallet, "order": receipt.wallet_order, "payer": receipt.payer}
     )
-    return balance | wallet | {
-        "format": FORMAT,
-        "terminal": receipt.terminal_id,
-        "counter": counter,
-        "previous": previous,
-        "key": key,
-        "merchant": receipt.merchant_id,
-        "merchant_name": receipt.merchant_name,
-        "operator": receipt.operator,
-        "copy": receipt.copy.value,
-        "reprint": receipt.reprint_number,
-        "type": receipt.kind.value,
-        "method": receipt.method.value,
-        "card": receipt.card_display,
-        "brand": receipt.card_brand,
-        "batch": receipt.batch,
-        "voucher": receipt.voucher,
-        "stan": receipt.stan,
-        "auth_code": receipt.auth_code,
-        "rrn": receipt.rrn,
-        "at": receipt.at.isoformat(),
-        "amount_minor": receipt.amount.minor,
-        "currency": receipt.amount.currency,
-        "reference": receipt.reference,
-        "signature_required": receipt.signature_required,
-        "pin_verified": receipt.pin_verified,
-        "issuer": receipt.issuer,
-        "acquirer": receipt.acquirer,
-        "chip_aid": chip.aid if chip else None,
-        "chip_label": chip.label if chip else None,
-        "chip_tvr": chip.tvr if chip else None,
-        "chip_tsi": chip.tsi if chip else None,
-        "chip_cryptogram": chip.cryptogram if chip else None,
-    }
+    return (
+        balance
+        | wallet
+        | {
+            "format": FORMAT,
+            "terminal": receipt.terminal_id,
+            "counter": counter,
+            "previous": previous,
+            "key": key,
+            "merchant": receipt.merchant_id,
+            "merchant_name": receipt.merchant_name,
+            "operator": receipt.operator,
+            "copy": receipt.copy.value,
+            "reprint": receipt.reprint_number,
+            "type": receipt.kind.value,
+            "method": receipt.method.value,
+            "card": receipt.card_display,
+            "brand": receipt.card_brand,
+            "batch": receipt.batch,
+            "voucher": receipt.voucher,
+            "stan": receipt.stan,
+            "auth_code": receipt.auth_code,
+            "rrn": receipt.rrn,
+            "at": receipt.at.isoformat(),
+            "amount_minor": receipt.amount.minor,
+            "currency": receipt.amount.currency,
+            "reference": receipt.reference,
+            "signature_required": receipt.signature_required,
+            "pin_verified": receipt.pin_verified,
+            "issuer": receipt.issuer,
+            "acquirer": receipt.acquirer,
+            "chip_aid": chip.aid if chip else None,
+            "chip_label": chip.label if chip else None,
+            "chip_tvr": chip.tvr if chip else None,
+            "chip_tsi": chip.tsi if chip else None,
+            "chip_cryptogram": chip.cryptogram if chip else None,
+        }
+    )
 
 
 def receipt_of_document(document: Document) -> Receipt:

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pospay.cards import Brand
 from pospay.issuer.test_cards import MAGIC_AMOUNTS, TEST_CARDS, TestCard
 from pospay.money import Money
-from pospay.simulation.prepaid_customers import PrepaidCustomers, PrepaidStep
 from pospay.qr.customer_codes import Wallet
+from pospay.simulation.prepaid_customers import PrepaidCustomers, PrepaidStep
 from pospay.transaction import Kind, Method
 from pospay.wallets.payers import code_for
 

@@ -50,6 +50,7 @@ class TerminalConfig:
         if any(pan.startswith(prefix) for prefix in self.prepaid_bins):
             return PREPAID_BRAND
         return brand_of(pan).value
+
     # QR payments: how long the terminal polls a customer's code that waits for the
     # payer's password before it cancels, and how long its own QR stays payable.
     qr_poll_window: float = 45.0
