@@ -2,7 +2,7 @@
 and whether every payer's balance is what its payments and refunds say.
 
 The host names a QR sale `PP<rrn>` and a void or refund of one `PR<rrn>` at the wallet
-(`host.wallet_routing`), so the wallet's standing money (`wallets.core.movements`) joins
+(`host.wallet_routing`), so the wallet's standing money (`wallets.statements.movements`) joins
 the issuer's under the same keys, and `check_agreement` compares both with the host
 journal in one pass.
 """
@@ -15,8 +15,8 @@ from sqlalchemy import Connection, select
 
 from pospay.audit.findings import Finding
 from pospay.money import Money
-from pospay.wallets.core import movements
 from pospay.wallets.orders import Status
+from pospay.wallets.statements import movements
 from pospay.wallets.tables import wallet_order, wallet_payer, wallet_refund
 
 

@@ -10,8 +10,8 @@ same on the chaos simulation's virtual time.
 
 Money moves between the payer's balance and the merchant in the same unit as the order's
 status: paying debits the payer (conditionally: never below zero), a cancel of a paid
-order (REVOKED) and a refund credit it back. `movements` is what the auditor compares with
-the host journal.
+order (REVOKED) and a refund credit it back. `wallets.statements` reads the books back:
+the merchant's daily bill, and the money standing per reference for the auditor.
 
 A cancel of an order number the wallet never saw records it CLOSED (amount 0), so a pay
 request arriving late under that number is refused; a refund number cancelled before the
@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, Table, insert, select, update
@@ -34,7 +34,7 @@ from pospay.errors import BadInput
 from pospay.money import Money
 from pospay.qr.customer_codes import Wallet
 from pospay.storage import Committer
-from pospay.wallets.orders import FINAL, Status, Step, advance
+from pospay.wallets.orders import CANCELLED, DONE, FINAL, REFUSED, Status, Step, advance
 from pospay.wallets.payers import (
     PAYERS_BY_NUMBER,
     TEST_PAYERS,
@@ -43,6 +43,7 @@ from pospay.wallets.payers import (
     TestPayer,
     payer_number,
 )
+from pospay.wallets.statements import BillLine, bill_lines
 from pospay.wallets.tables import (
     wallet_code,
     wallet_notification,
@@ -58,8 +59,6 @@ PASSWORD_WINDOW = timedelta(seconds=120)
 NOTIFY_BACKOFF = (15.0, 15.0, 30.0, 180.0, 600.0, 1800.0, 3600.0)
 LATE_NOTIFICATION = timedelta(seconds=60)
 WALLETS = (Wallet.ALIPAY, Wallet.WECHAT)
-
-DONE, REFUSED, CANCELLED = "done", "refused", "cancelled"
 
 
 class UnknownOrder(BadInput):
@@ -95,18 +94,6 @@ class RefundView:
     amount: Money
     status: str  # done | refused | cancelled
     reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class BillLine:
-    """One line of a merchant's daily statement."""
-
-    kind: str  # pay | revoke | refund | refund_undone
-    at: datetime
-    order_no: str
-    trade_no: str
-    refund_no: str
-    amount: Money  # positive: to the merchant; negative: back to the payer
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,7 +291,7 @@ class WalletCore:
     async def bill(self, wallet: Wallet, merchant_id: str, day: date) -> list[BillLine]:
         """The merchant's statement of `day` (UTC): payments, revocations and refunds."""
         return await self._committer.read(
-            lambda connection: _bill(connection, wallet, merchant_id, day)
+            lambda connection: bill_lines(connection, wallet, merchant_id, day)
         )
 
     # --- the payer's side --------------------------------------------------------------
@@ -684,60 +671,3 @@ def _by_number(
 
 def _fields(view: OrderView) -> dict[str, Any]:
     return {name: getattr(view, name) for name in OrderView.__dataclass_fields__}
-
-
-def _bill(connection: Connection, wallet: Wallet, merchant_id: str, day: date) -> list[BillLine]:
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    end = start + timedelta(days=1)
-    o, r = wallet_order.c, wallet_refund.c
-    lines: list[BillLine] = []
-    orders = connection.execute(
-        select(wallet_order).where(
-            o.wallet == wallet.value,
-            o.merchant_id == merchant_id,
-            o.paid_at.is_not(None),
-        )
-    ).all()
-    for row in orders:
-        money = Money(row.amount_minor, row.currency)
-        if start <= row.paid_at < end:
-            lines.append(BillLine("pay", row.paid_at, row.order_no, row.trade_no, "", money))
-        if Status(row.status) is Status.REVOKED and start <= row.updated_at < end:
-            left = Money(-(row.amount_minor - row.refunded_minor), row.currency)
-            lines.append(BillLine("revoke", row.updated_at, row.order_no, row.trade_no, "", left))
-    refunds = connection.execute(
-        select(wallet_refund, o.order_no, o.trade_no, o.currency)
-        .join(wallet_order, o.id == r.order_id)
-        .where(r.wallet == wallet.value, r.merchant_id == merchant_id, r.amount_minor > 0)
-    ).all()
-    for row in refunds:
-        money = Money(row.amount_minor, row.currency)
-        names = (row.order_no, row.trade_no, row.refund_no)
-        if row.status in (DONE, CANCELLED) and start <= row.created_at < end:
-            lines.append(BillLine("refund", row.created_at, *names, -money))
-        if row.status == CANCELLED and start <= row.updated_at < end:
-            lines.append(BillLine("refund_undone", row.updated_at, *names, money))
-    return sorted(lines, key=lambda line: (line.at, line.order_no, line.kind))
-
-
-def movements(connection: Connection) -> dict[tuple[str, str], Money]:
-    """The money standing at the wallets per (wallet, merchant's reference): each paid
-    order, its whole amount (its refunds are references of their own, negative), and a
-    revoked one what its refunds took; each refund made and not undone, negative."""
-    o, r = wallet_order.c, wallet_refund.c
-    standing: dict[tuple[str, str], Money] = {}
-    for row in connection.execute(
-        select(wallet_order).where(o.status.in_([Status.PAID.value, Status.REVOKED.value]))
-    ):
-        # A revoked order gave back what was left after its refunds, which stand.
-        kept = row.amount_minor if row.status == Status.PAID.value else row.refunded_minor
-        if kept:
-            standing[(row.wallet, row.order_no)] = Money(kept, row.currency)
-    refunds = connection.execute(
-        select(r.wallet, r.refund_no, r.amount_minor, o.currency)
-        .join(wallet_order, o.id == r.order_id)
-        .where(r.status == DONE)
-    )
-    for row in refunds:
-        standing[(row.wallet, row.refund_no)] = Money(-row.amount_minor, row.currency)
-    return standing

@@ -22,6 +22,8 @@ from pospay.errors import IllegalTransition
 
 # The wallets' vocabulary is the channel's: the host and the simulator speak of one thing.
 Status = WalletStatus
+# A refund's statuses: made, refused, or cancelled (undone) by the merchant's acquirer.
+DONE, REFUSED, CANCELLED = "done", "refused", "cancelled"
 
 
 class Step(StrEnum):
