@@ -32,7 +32,8 @@ from pospay.clock import Clock
 from pospay.errors import BadInput
 from pospay.money import Money
 from pospay.qr.customer_codes import Wallet
-from pospay.wallets.core import DueNotification, OrderView, RefundView, WalletCore
+from pospay.wallets.core import DueNotification, OrderView, WalletCore
+from pospay.wallets.refunds import RefundView
 from pospay.wallets.signing import canonical_json, rsa2_sign, rsa2_verify, signing_string
 from pospay.wallets.test_keys import AlipayKeys, merchant_alipay_keys, wallet_alipay_keys
 from pospay.wallets.transport import WalletTransport

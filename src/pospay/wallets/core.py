@@ -14,9 +14,8 @@ order (REVOKED) and a refund credit it back. `wallets.statements` reads the book
 the merchant's daily bill, and the money standing per reference for the auditor.
 
 A cancel of an order number the wallet never saw records it CLOSED (amount 0), so a pay
-request arriving late under that number is refused; a refund number cancelled before the
-refund arrived is recorded the same way (pospay's extension: real wallets cannot reverse a
-refund, an acquirer asks for a manual adjustment; the simulator undoes a refund it made).
+request arriving late under that number is refused. Refunds, and their undoing, live in
+`wallets.refunds`; the rows and balances every unit reads and moves in `wallets.rows`.
 """
 
 from __future__ import annotations
@@ -27,14 +26,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, insert, select, update
+from sqlalchemy import Connection, Row, insert, select, update
 
 from pospay.clock import Clock
 from pospay.errors import BadInput
 from pospay.money import Money
 from pospay.qr.customer_codes import Wallet
 from pospay.storage import Committer
-from pospay.wallets.orders import CANCELLED, DONE, FINAL, REFUSED, Status, Step, advance
+from pospay.wallets.orders import FINAL, Status, Step, advance
 from pospay.wallets.payers import (
     PAYERS_BY_NUMBER,
     TEST_PAYERS,
@@ -43,13 +42,14 @@ from pospay.wallets.payers import (
     TestPayer,
     payer_number,
 )
+from pospay.wallets.refunds import RefundView, give_refund, refund_view, undo_refund
+from pospay.wallets.rows import credit, debit, find_order, find_refund, order_row
 from pospay.wallets.statements import BillLine, bill_lines
 from pospay.wallets.tables import (
     wallet_code,
     wallet_notification,
     wallet_order,
     wallet_payer,
-    wallet_refund,
 )
 
 # How long a payer asked for the password has before the wallet closes the order.
@@ -85,15 +85,6 @@ class OrderView:
     expires_at: datetime | None
     # The test behaviour "never answers": the edge must not answer this call.
     silent: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class RefundView:
-    refund_no: str
-    order_no: str | None
-    amount: Money
-    status: str  # done | refused | cancelled
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +160,7 @@ class WalletCore:
         """Open an order for the merchant's QR code (Alipay precreate, WeChat NATIVE)."""
 
         def work(connection: Connection) -> OrderView:
-            found = self._find(connection, wallet, merchant_id, order_no)
+            found = find_order(connection, wallet, merchant_id, order_no)
             if found is not None:
                 return self._view(connection, self._settle_time(connection, found))
             row = self._insert_order(
@@ -191,7 +182,7 @@ class WalletCore:
         """The order as it stands now, or None if the wallet never saw the number."""
 
         def work(connection: Connection) -> OrderView | None:
-            found = self._find(connection, wallet, merchant_id, order_no)
+            found = find_order(connection, wallet, merchant_id, order_no)
             if found is None:
                 return None
             return self._view(connection, self._settle_time(connection, found))
@@ -203,7 +194,7 @@ class WalletCore:
         never seen as closed so that a late payment under it is refused."""
 
         def work(connection: Connection) -> OrderView:
-            found = self._find(connection, wallet, merchant_id, order_no)
+            found = find_order(connection, wallet, merchant_id, order_no)
             if found is None:
                 row = self._insert_order(
                     connection,
@@ -220,7 +211,7 @@ class WalletCore:
             status = Status(row.status)
             if status is Status.PAID:
                 left = row.amount_minor - row.refunded_minor
-                self._credit(connection, row.payer_id, left)
+                credit(connection, row.payer_id, left)
             reason = "cancelled: the money went back to the payer" if status is Status.PAID else ""
             row = self._step(connection, row, Step.CANCEL, reason=reason or "cancelled unpaid")
             return self._view(connection, row)
@@ -231,9 +222,10 @@ class WalletCore:
         self, wallet: Wallet, merchant_id: str, order_no: str, refund_no: str, amount: Money
     ) -> RefundView:
         """Give `amount` of a paid order back to its payer, once per refund number."""
+        clock, currency = self._clock, self._currency
         return await self._committer.run(
-            lambda connection: self._refund(
-                connection, wallet, merchant_id, order_no, refund_no, amount
+            lambda connection: give_refund(
+                connection, clock.now(), currency, wallet, merchant_id, order_no, refund_no, amount
             )
         )
 
@@ -241,52 +233,20 @@ class WalletCore:
         self, wallet: Wallet, merchant_id: str, refund_no: str
     ) -> RefundView | None:
         def work(connection: Connection) -> RefundView | None:
-            found = self._find_refund(connection, wallet, merchant_id, refund_no)
-            return None if found is None else self._refund_view(connection, found)
+            found = find_refund(connection, wallet, merchant_id, refund_no)
+            return None if found is None else refund_view(connection, found, self._currency)
 
         return await self._committer.read(work)
 
     async def cancel_refund(self, wallet: Wallet, merchant_id: str, refund_no: str) -> RefundView:
         """Undo a refund the merchant gave up on (pospay's extension, see the module
         docstring); a number never seen is recorded cancelled, so a late refund is refused."""
-
-        def work(connection: Connection) -> RefundView:
-            found = self._find_refund(connection, wallet, merchant_id, refund_no)
-            now = self._clock.now()
-            if found is None:
-                refund_id = connection.execute(
-                    insert(wallet_refund)
-                    .values(
-                        wallet=wallet.value,
-                        merchant_id=merchant_id,
-                        refund_no=refund_no,
-                        order_id=None,
-                        amount_minor=0,
-                        status=CANCELLED,
-                        reason="cancelled before it arrived",
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    .returning(wallet_refund.c.id)
-                ).scalar_one()
-                return self._refund_view(connection, self._refund_row(connection, refund_id))
-            if found.status == DONE:
-                order = self._order_row(connection, found.order_id)
-                if not self._debit(connection, order.payer_id, found.amount_minor):
-                    return self._refund_view(connection, found)  # stays done: cannot take back
-                connection.execute(
-                    update(wallet_order)
-                    .where(wallet_order.c.id == order.id)
-                    .values(refunded_minor=wallet_order.c.refunded_minor - found.amount_minor)
-                )
-                connection.execute(
-                    update(wallet_refund)
-                    .where(wallet_refund.c.id == found.id)
-                    .values(status=CANCELLED, reason="refund undone", updated_at=now)
-                )
-            return self._refund_view(connection, self._refund_row(connection, found.id))
-
-        return await self._committer.run(work)
+        clock, currency = self._clock, self._currency
+        return await self._committer.run(
+            lambda connection: undo_refund(
+                connection, clock.now(), currency, wallet, merchant_id, refund_no
+            )
+        )
 
     async def bill(self, wallet: Wallet, merchant_id: str, day: date) -> list[BillLine]:
         """The merchant's statement of `day` (UTC): payments, revocations and refunds."""
@@ -300,7 +260,7 @@ class WalletCore:
         """Test payer `number`'s app scanned the merchant's QR of `order_no` and pays it."""
 
         def work(connection: Connection) -> OrderView:
-            found = self._find(connection, wallet, merchant_id, order_no)
+            found = find_order(connection, wallet, merchant_id, order_no)
             if found is None or found.scene != "qr":
                 raise UnknownOrder(f"no QR order {order_no!r} at {wallet.value}")
             row = self._settle_time(connection, found)
@@ -349,7 +309,7 @@ class WalletCore:
             return [
                 DueNotification(
                     row.id,
-                    self._view(connection, self._order_row(connection, row.order_id)),
+                    self._view(connection, order_row(connection, row.order_id)),
                     row.notify_url,
                     row.copies,
                     row.attempts,
@@ -392,7 +352,7 @@ class WalletCore:
         code: str,
         amount: Money,
     ) -> OrderView:
-        found = self._find(connection, wallet, merchant_id, order_no)
+        found = find_order(connection, wallet, merchant_id, order_no)
         if found is not None:
             return self._view(connection, self._settle_time(connection, found))
         if amount.minor <= 0:
@@ -426,7 +386,7 @@ class WalletCore:
         connection.execute(
             update(wallet_order).where(wallet_order.c.id == row.id).values(payer_id=payer_id)
         )
-        row = self._order_row(connection, row.id)
+        row = order_row(connection, row.id)
         if payer.behaviour is Behaviour.REFUSES:
             return self._fail(connection, row, "refused", "refused by the wallet's risk control")
         if payer.behaviour is Behaviour.USERPAYING:
@@ -446,7 +406,7 @@ class WalletCore:
         return self._take_money(connection, row, Step.PAY)
 
     def _take_money(self, connection: Connection, row: Row[Any], step: Step) -> Row[Any]:
-        if not self._debit(connection, row.payer_id, row.amount_minor):
+        if not debit(connection, row.payer_id, row.amount_minor):
             return self._fail(connection, row, "insufficient", "the payer's balance is too low")
         now = self._clock.now()
         trade_no = f"{now:%Y%m%d}{row.wallet[:2].upper()}{row.id:012d}"
@@ -474,7 +434,7 @@ class WalletCore:
                 .where(wallet_order.c.id == row.id)
                 .values(failure=failure, reason=reason, payer_id=None)
             )
-            return self._order_row(connection, row.id)
+            return order_row(connection, row.id)
         return self._step(connection, row, Step.FAIL, failure=failure, reason=reason)
 
     def _step(self, connection: Connection, row: Row[Any], step: Step, **values: Any) -> Row[Any]:
@@ -484,7 +444,7 @@ class WalletCore:
             .where(wallet_order.c.id == row.id)
             .values(status=status.value, updated_at=self._clock.now(), **values)
         )
-        return self._order_row(connection, row.id)
+        return order_row(connection, row.id)
 
     def _queue_notification(self, connection: Connection, row: Row[Any]) -> None:
         if row.notify_url is None or row.payer_id is None:
@@ -502,53 +462,6 @@ class WalletCore:
                 created_at=now,
             )
         )
-
-    def _refund(
-        self,
-        connection: Connection,
-        wallet: Wallet,
-        merchant_id: str,
-        order_no: str,
-        refund_no: str,
-        amount: Money,
-    ) -> RefundView:
-        found = self._find_refund(connection, wallet, merchant_id, refund_no)
-        if found is not None:
-            return self._refund_view(connection, found)
-        order = self._find(connection, wallet, merchant_id, order_no)
-        status, reason = DONE, "refunded"
-        if order is None:
-            status, reason = REFUSED, "no such order"
-        elif Status(order.status) is not Status.PAID:
-            status, reason = REFUSED, f"the order is {order.status}"
-        elif amount.minor <= 0 or amount.minor > order.amount_minor - order.refunded_minor:
-            left = order.amount_minor - order.refunded_minor
-            status, reason = REFUSED, f"refund of {amount.minor} above the {left} left"
-        now = self._clock.now()
-        if status == DONE:
-            assert order is not None
-            self._credit(connection, order.payer_id, amount.minor)
-            connection.execute(
-                update(wallet_order)
-                .where(wallet_order.c.id == order.id)
-                .values(refunded_minor=wallet_order.c.refunded_minor + amount.minor)
-            )
-        refund_id = connection.execute(
-            insert(wallet_refund)
-            .values(
-                wallet=wallet.value,
-                merchant_id=merchant_id,
-                refund_no=refund_no,
-                order_id=None if order is None else order.id,
-                amount_minor=amount.minor,
-                status=status,
-                reason=reason,
-                created_at=now,
-                updated_at=now,
-            )
-            .returning(wallet_refund.c.id)
-        ).scalar_one()
-        return self._refund_view(connection, self._refund_row(connection, refund_id))
 
     # --- rows and views ----------------------------------------------------------------
 
@@ -580,48 +493,7 @@ class WalletCore:
             )
             .returning(wallet_order.c.id)
         ).scalar_one()
-        return self._order_row(connection, order_id)
-
-    @staticmethod
-    def _find(
-        connection: Connection, wallet: Wallet, merchant_id: str, order_no: str
-    ) -> Row[Any] | None:
-        return _by_number(connection, wallet_order, "order_no", wallet, merchant_id, order_no)
-
-    @staticmethod
-    def _find_refund(
-        connection: Connection, wallet: Wallet, merchant_id: str, refund_no: str
-    ) -> Row[Any] | None:
-        return _by_number(connection, wallet_refund, "refund_no", wallet, merchant_id, refund_no)
-
-    @staticmethod
-    def _order_row(connection: Connection, order_id: int) -> Row[Any]:
-        return connection.execute(select(wallet_order).where(wallet_order.c.id == order_id)).one()
-
-    @staticmethod
-    def _refund_row(connection: Connection, refund_id: int) -> Row[Any]:
-        return connection.execute(
-            select(wallet_refund).where(wallet_refund.c.id == refund_id)
-        ).one()
-
-    @staticmethod
-    def _debit(connection: Connection, payer_id: str, minor: int) -> bool:
-        p = wallet_payer.c
-        changed = connection.execute(
-            update(wallet_payer)
-            .where(p.payer_id == payer_id, p.balance_minor >= minor)
-            .values(balance_minor=p.balance_minor - minor)
-        ).rowcount
-        return bool(changed)
-
-    @staticmethod
-    def _credit(connection: Connection, payer_id: str, minor: int) -> None:
-        p = wallet_payer.c
-        connection.execute(
-            update(wallet_payer)
-            .where(p.payer_id == payer_id)
-            .values(balance_minor=p.balance_minor + minor)
-        )
+        return order_row(connection, order_id)
 
     @staticmethod
     def _view(connection: Connection, row: Row[Any]) -> OrderView:
@@ -646,27 +518,6 @@ class WalletCore:
             paid_at=row.paid_at,
             expires_at=row.expires_at,
         )
-
-    def _refund_view(self, connection: Connection, row: Row[Any]) -> RefundView:
-        order_no = None
-        if row.order_id is not None:
-            order_no = self._order_row(connection, row.order_id).order_no
-        currency = self._currency
-        return RefundView(
-            row.refund_no, order_no, Money(row.amount_minor, currency), row.status, row.reason
-        )
-
-
-def _by_number(
-    connection: Connection, table: Table, column: str, wallet: Wallet, merchant_id: str, number: str
-) -> Row[Any] | None:
-    """The row of a merchant's order or refund number at `wallet`, if any."""
-    t = table.c
-    return connection.execute(
-        select(table).where(
-            t.wallet == wallet.value, t.merchant_id == merchant_id, t[column] == number
-        )
-    ).first()
 
 
 def _fields(view: OrderView) -> dict[str, Any]:

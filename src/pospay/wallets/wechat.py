@@ -35,7 +35,8 @@ from pospay.errors import BadInput
 from pospay.money import Money
 from pospay.qr.customer_codes import Wallet
 from pospay.wallets.alipay import BadSignature, UnverifiedAnswer
-from pospay.wallets.core import DueNotification, OrderView, RefundView, WalletCore
+from pospay.wallets.core import DueNotification, OrderView, WalletCore
+from pospay.wallets.refunds import RefundView
 from pospay.wallets.signing import wechat_sign, wechat_verify
 from pospay.wallets.transport import WalletTransport
 
