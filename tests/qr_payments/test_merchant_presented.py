@@ -76,6 +76,25 @@ async def test_a_duplicated_notification_changes_nothing_the_second_time(
 
 
 @pytest.mark.parametrize("wallet", WALLETS)
+async def test_a_late_notification_after_polling_found_the_payment_changes_nothing(
+    database: Database, tmp_path: Path, wallet: Wallet
+) -> None:
+    async with open_shop(database, tmp_path) as shop:
+        before = shop.balance(wallet, "0009")
+        outcome = await shop.terminal.pay_by_qr(wallet, cny(2500), shop.phone("0009"))
+        assert outcome.state is State.APPROVED  # found by polling: the notification is late
+        assert shop.notifications == []
+        journal = host_rows(shop)
+        shop.clock.advance(61)  # the payer's notification comes a minute late
+        assert await shop.notifier.run_once() == 1
+        [(status, detail)] = shop.notifications
+        assert status == 200 and detail.startswith("already approved")
+        assert host_rows(shop) == journal
+        assert shop.balance(wallet, "0009") == before - 2500
+        assert shop.findings() == {}
+
+
+@pytest.mark.parametrize("wallet", WALLETS)
 async def test_a_notification_with_a_bad_signature_is_refused_and_changes_nothing(
     database: Database, tmp_path: Path, wallet: Wallet
 ) -> None:
