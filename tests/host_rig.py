@@ -65,6 +65,7 @@ class GatedChannel:
         self.hold_before_issuer = hold_before_issuer
         self.arrived = asyncio.Event()
         self.gate = asyncio.Event()
+        self.reversals: list[str] = []  # the references the host asked it to reverse
 
     async def authorise(self, request: CardAuthorisation) -> CardResult:
         if self.hold_before_issuer:
@@ -77,6 +78,7 @@ class GatedChannel:
         return result
 
     async def reverse(self, reference: str) -> CardResult:
+        self.reversals.append(reference)
         return await self.issuer.reverse(reference)
 
     async def query(self, reference: str) -> CardResult | None:

@@ -122,6 +122,28 @@ async def test_a_reversal_of_a_declined_original_changes_nothing(
         assert host.reversal_entries() == 0 and host.movements() == {}
 
 
+async def test_a_reversal_of_an_original_already_reversed_is_confirmed_without_the_channel(
+    database: Database, tmp_path: Path
+) -> None:
+    """A second reversal of the same sale under its own STAN (a terminal that restarted,
+    or recovery that reversed it first) is answered 00 from the journal at once: the
+    channel has reversed it already, so a slow or unreachable channel cannot hold it up."""
+    async with running_host(database, tmp_path, gate=False) as (host, gated):
+        assert gated is not None
+        gated.gate.set()
+        original = sale("000002", 4200)
+        assert (await answer(host, original))["39"] == "00"
+        assert (await answer(host, reversal(original, "000003")))["39"] == "00"
+        assert len(gated.reversals) == 1
+        again = await answer(host, reversal(original, "000004", reason="06"))
+        assert (again["t"], again["11"], again["39"]) == ("0410", "000004", "00")
+        assert len(gated.reversals) == 1  # not asked again
+        assert host.state_of("000002") is State.REVERSED
+        assert host.reversal_entries() == 1 and host.movements() == {}
+        with host.engine.connect() as connection:
+            assert [row.response_code for row in reversals(connection)] == ["00", "00"]
+
+
 @pytest.mark.parametrize("hold_before_issuer", [True, False], ids=["issuer-late", "host-late"])
 async def test_a_late_authorisation_never_resurrects_a_reversed_original(
     database: Database, tmp_path: Path, hold_before_issuer: bool

@@ -82,6 +82,10 @@ def record_reversal(
         answer = ORIGINAL_NOT_FOUND
     elif State(original.state) is State.DECLINED:
         answer = REVERSED  # nothing moved, nothing to undo
+    elif State(original.state) is State.REVERSED:
+        # Reversed at the channel already (an earlier reversal, or recovery): the money is
+        # back, so this one is answered from the journal, however slow the channel is.
+        answer = REVERSED
     elif (State(original.state), Event.REVERSE) not in TRANSITIONS:
         answer = NOT_REVERSIBLE
     else:
