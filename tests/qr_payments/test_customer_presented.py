@@ -8,6 +8,7 @@ import pytest
 
 from databases import Database
 from pospay.channels.wallet import WalletStatus
+from pospay.iso8583 import Message
 from pospay.qr.customer_codes import Wallet
 from pospay.terminal.qr_payments import BadQrCode
 from pospay.transaction import State
@@ -122,6 +123,33 @@ async def test_a_wallet_that_never_answers_ends_declined_and_the_money_goes_back
         await shop.recover()
         assert shop.host_row(outcome.stan).state == State.REVERSED.value
         assert shop.balance(wallet, "0006") == before
+        assert shop.findings() == {}
+
+
+@pytest.mark.parametrize("wallet", WALLETS)
+async def test_a_payment_that_recovery_finds_paid_prints_the_payer_on_its_receipts(
+    database: Database, tmp_path: Path, wallet: Wallet
+) -> None:
+    """The host's recovery job learns of the payment (between the terminal's polls) and
+    records it; the terminal's next status query gets it, payer and trade number too."""
+    async with open_shop(database, tmp_path) as shop:
+        forward = shop.link.exchange
+
+        async def recovery_runs_first(request: Message, *, timeout: float) -> Message:
+            if request["t"] == "0600":
+                await shop.recover()
+            return await forward(request, timeout=timeout)
+
+        shop.link.exchange = recovery_runs_first  # type: ignore[method-assign]
+        outcome = await shop.terminal.pay_by_code(shop.code(wallet, "0002"), cny(800))
+        assert outcome.state is State.APPROVED and outcome.receipts_printed == 2
+        host_row = shop.host_row(outcome.stan)
+        assert host_row.reason.startswith("resolved by recovery")
+        row = shop.terminal_row(outcome.attempt_id)
+        assert row.payer_masked == host_row.payer_masked and row.payer_masked.endswith("0002")
+        assert row.wallet_trade_no and row.wallet_trade_no == host_row.wallet_trade_no
+        for _, _, text in shop.printer.jobs:
+            assert row.payer_masked in text
         assert shop.findings() == {}
 
 

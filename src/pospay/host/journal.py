@@ -181,6 +181,18 @@ def record_replay(connection: Connection, row_id: int, response_code: str, now: 
     )
 
 
+def record_wallet_payment(
+    connection: Connection, row_id: int, trade_no: str | None, payer_masked: str | None
+) -> None:
+    """Keep what a wallet said of a QR payment on its row, for the receipts: the
+    wallet's trade number and the payer as the wallet masked it."""
+    connection.execute(
+        update(host_journal)
+        .where(host_journal.c.id == row_id)
+        .values(wallet_trade_no=trade_no, payer_masked=payer_masked)
+    )
+
+
 def request_row(connection: Connection, row_id: int) -> Row[Any]:
     """The journal row with id `row_id`."""
     return _row(connection, row_id)

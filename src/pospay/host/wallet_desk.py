@@ -312,9 +312,5 @@ def _record(
         log.info("late %s for %s left it %s", event.value, current.rrn, current.state)
         return current
     if answer is not None and (answer.trade_no or answer.payer_masked):
-        connection.execute(
-            update(host_journal)
-            .where(host_journal.c.id == row_id)
-            .values(wallet_trade_no=answer.trade_no, payer_masked=answer.payer_masked)
-        )
+        journal.record_wallet_payment(connection, row_id, answer.trade_no, answer.payer_masked)
     return journal.request_row(connection, row_id)

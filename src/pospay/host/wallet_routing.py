@@ -129,6 +129,15 @@ class WalletRoutedChannel:
         if order.status in IN_PROGRESS:
             reason = f"{order.wallet.value} order {order.order_no} is {order.status.value}"
             return CardResult(reference, STILL_PAYING, None, None, reason)
+        if order.status is WalletStatus.PAID and row.payer_masked is None:
+            # A card result has no room for them: kept on the row before it is answered,
+            # so that a payment recovery finds paid has its payer on the receipts too.
+            row_id, trade_no, payer = row.id, order.trade_no, order.payer_masked
+            await self._committer.run(
+                lambda connection: journal.record_wallet_payment(
+                    connection, row_id, trade_no, payer
+                )
+            )
         return card_result(reference, order)
 
     async def _row(self, rrn: str) -> Row[Any] | None:
