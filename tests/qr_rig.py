@@ -12,7 +12,7 @@ on SQLite or PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -55,7 +55,8 @@ QR_CONFIG = replace(CONFIG, supervisor_kinds=frozenset())
 
 class Link:
     """Terminal to host in-process. `drop` lists MTIs whose next answer is lost after
-    the host acted; `delay` adds virtual seconds before a request of that MTI arrives."""
+    the host acted; `delay` adds virtual seconds before a request of that MTI arrives;
+    `before_request` runs before each request reaches the host."""
 
     def __init__(self, service: HostService, clock: ManualClock) -> None:
         self.service = service
@@ -63,9 +64,13 @@ class Link:
         self.drop: list[str] = []
         self.delay: dict[str, float] = {}
         self.sent: list[Message] = []
+        # Run before each request reaches the host (e.g. the host's recovery job).
+        self.before_request: Callable[[Message], Awaitable[None]] | None = None
 
     async def exchange(self, request: Message, *, timeout: float) -> Message:
         self.sent.append(dict(request))
+        if self.before_request is not None:
+            await self.before_request(request)
         self.clock.advance(self.delay.pop(request["t"], 0.0))
         response = await self.service.answer(decode(encode(request)))
         assert response is not None

@@ -133,14 +133,12 @@ async def test_a_payment_that_recovery_finds_paid_prints_the_payer_on_its_receip
     """The host's recovery job learns of the payment (between the terminal's polls) and
     records it; the terminal's next status query gets it, payer and trade number too."""
     async with open_shop(database, tmp_path) as shop:
-        forward = shop.link.exchange
 
-        async def recovery_runs_first(request: Message, *, timeout: float) -> Message:
+        async def recovery_runs_first(request: Message) -> None:
             if request["t"] == "0600":
                 await shop.recover()
-            return await forward(request, timeout=timeout)
 
-        shop.link.exchange = recovery_runs_first  # type: ignore[method-assign]
+        shop.link.before_request = recovery_runs_first
         outcome = await shop.terminal.pay_by_code(shop.code(wallet, "0002"), cny(800))
         assert outcome.state is State.APPROVED and outcome.receipts_printed == 2
         host_row = shop.host_row(outcome.stan)
