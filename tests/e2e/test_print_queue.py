@@ -4,10 +4,11 @@ oldest first, customer copy before merchant copy, each original once."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select, update
 
 from databases import Database
 from nodes import RecordingPrinter, host_node, terminal_node
@@ -171,3 +172,39 @@ async def test_a_printer_fault_is_no_interruption(database: Database, tmp_path: 
         await terminal.print_pending()
     # Nothing came out while jammed, so the originals print as originals.
     assert printer.names == [f"{outcome.voucher}-customer", f"{outcome.voucher}-merchant"]
+
+
+class PrinterThatAnotherProcessBeats(RecordingPrinter):
+    """While it prints its first job, another process of the same terminal prints and
+    marks the job after it (what a second drain on the same database does)."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__()
+        self.engine = engine
+        self.beaten: str | None = None
+
+    def print_job(self, name: str, escpos: bytes, text: str) -> None:
+        super().print_job(name, escpos, text)
+        if self.beaten is None:
+            self.beaten = name.replace("-customer", "-merchant")
+            with self.engine.begin() as connection:
+                connection.execute(
+                    update(terminal_receipt)
+                    .where(terminal_receipt.c.copy == "merchant")
+                    .values(printed_at=datetime.now(UTC))
+                )
+
+
+async def test_a_job_printed_since_the_queue_was_read_is_not_printed_again(
+    database: Database, tmp_path: Path
+) -> None:
+    async with host_node(database, tmp_path / "keys") as host:
+        printer = PrinterThatAnotherProcessBeats(host.host_engine)
+        async with terminal_node(database, host, printer) as terminal:
+            assert await terminal.sign_in() == "00"
+            outcome = await terminal.sale(READ, Money(4200, "CNY"))
+            # The queue read both copies; the merchant copy was printed elsewhere meanwhile.
+            assert (outcome.receipts_printed, outcome.receipts_pending) == (1, 0)
+            assert await terminal.pending_receipts() == []
+    assert printer.names == [f"{outcome.voucher}-customer"]
+    assert printer.beaten == f"{outcome.voucher}-merchant"

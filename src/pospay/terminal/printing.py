@@ -30,7 +30,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row, bindparam, select, update
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Row,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+    union_all,
+    update,
+)
 
 from pospay.clock import Clock
 from pospay.errors import PrinterFault
@@ -57,11 +69,13 @@ class Source(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class PrintJob:
+    """A stored job as the queue orders it. Its text and ESC/POS stay in the database
+    until the job is started (`_starter` reads them back), so a queue that waits for a
+    printer costs one small row per job, not the jobs themselves."""
+
     source: Source
     row_id: int
     name: str  # the printer's job name: "<voucher>-<copy>", "settlement-<batch>", ...
-    escpos: bytes
-    text: str
     voucher: str | None  # the attempt's voucher number (None for a settlement slip)
     copy: str  # customer | merchant | settlement | reversal_failed
     created_at: datetime
@@ -91,6 +105,9 @@ class DrainResult:
     pending: int  # still stored unprinted (0 unless the printer faulted)
     fault: str | None  # the PrinterFault reason that stopped the drain
     printed_jobs: tuple[tuple[Source, int], ...] = ()
+    # The jobs the drain left stored unprinted (`pending` of them). A job another
+    # process printed meanwhile is in neither tuple.
+    left_jobs: tuple[tuple[Source, int], ...] = ()
 
 
 # Customer copy before merchant copy; anything else after them.
@@ -117,18 +134,21 @@ class ReceiptSpooler:
                 lambda connection: pending_jobs(connection, terminal_id)
             )
             printed: list[tuple[Source, int]] = []
-            for job in jobs:
-                await self._committer.run(_starter(job, self._clock.now()))
-                name, text, escpos = _what_to_print(job)
+            for position, job in enumerate(jobs):
+                stored = await self._committer.run(_starter(job, self._clock.now()))
+                if stored is None:
+                    continue  # printed since the queue was read (another process)
+                name, text, escpos = _what_to_print(job, *stored)
                 try:
                     self._printer.print_job(name, escpos, text)
                 except PrinterFault as fault:
                     await self._committer.run(_unstarter(job))  # nothing came out
-                    pending = len(jobs) - len(printed)
+                    pending = len(jobs) - position
                     log.warning(
                         "print queue stopped at %s, %d pending: %s", job.name, pending, fault
                     )
-                    return DrainResult(len(printed), pending, fault.reason, tuple(printed))
+                    left = tuple(job.key for job in jobs[position:])
+                    return DrainResult(len(printed), pending, fault.reason, tuple(printed), left)
                 await self._committer.run(_marker(job, self._clock.now()))
                 printed.append(job.key)
             return DrainResult(len(printed), 0, None, tuple(printed))
@@ -143,10 +163,8 @@ class ReceiptSpooler:
 def pending_jobs(connection: Connection, terminal_id: str) -> list[PrintJob]:
     """Every stored, unprinted job of the terminal, in the order the queue prints them:
     reversal-failure slips first, then oldest first, customer copy before merchant."""
-    jobs = _slip_jobs(connection, terminal_id)
-    jobs += _receipt_jobs(connection, terminal_id)
-    jobs += _settlement_jobs(connection, terminal_id)
-    return sorted(jobs, key=_queue_order)
+    rows = connection.execute(_PENDING, {"terminal_id": terminal_id})
+    return sorted((_job(row) for row in rows), key=_queue_order)
 
 
 def _queue_order(job: PrintJob) -> tuple[Any, ...]:
@@ -154,83 +172,74 @@ def _queue_order(job: PrintJob) -> tuple[Any, ...]:
     return (first, job.created_at, job.voucher or "", _COPY_RANK.get(job.copy, 2), job.row_id)
 
 
-# The queue is read before and after every attempt: its statements are built once.
-_PENDING_SLIPS = select(terminal_slip).where(
-    terminal_slip.c.terminal_id == bindparam("terminal_id"), terminal_slip.c.printed_at.is_(None)
-)
-_PENDING_RECEIPTS = (
-    select(terminal_receipt, terminal_journal.c.voucher)
-    .join(terminal_journal, terminal_journal.c.id == terminal_receipt.c.journal_id)
-    .where(
-        terminal_journal.c.terminal_id == bindparam("terminal_id"),
-        terminal_receipt.c.printed_at.is_(None),
+# The queue is read before and after every attempt: one statement over the three
+# tables, built once, that reads no text and no ESC/POS. Each branch finds its rows by
+# the table's unprinted rows (a partial index on the receipts, which grow the most).
+_TERMINAL: BindParameter[str] = bindparam("terminal_id")
+_PENDING = union_all(
+    select(
+        literal_column(f"'{Source.RECEIPT.value}'").label("source"),
+        terminal_receipt.c.id,
+        terminal_journal.c.voucher,
+        terminal_receipt.c.copy,
+        terminal_receipt.c.reprint_number.label("number"),
+        cast(None, String(6)).label("batch"),
+        terminal_receipt.c.created_at,
+        terminal_receipt.c.print_started_at,
+        terminal_receipt.c.print_interruptions,
     )
+    .join(terminal_journal, terminal_journal.c.id == terminal_receipt.c.journal_id)
+    .where(terminal_journal.c.terminal_id == _TERMINAL, terminal_receipt.c.printed_at.is_(None)),
+    select(
+        literal_column(f"'{Source.SLIP.value}'"),
+        terminal_slip.c.id,
+        terminal_slip.c.voucher,
+        terminal_slip.c.kind,
+        literal_column("0"),
+        cast(None, String(6)),
+        terminal_slip.c.created_at,
+        terminal_slip.c.print_started_at,
+        terminal_slip.c.print_interruptions,
+    ).where(terminal_slip.c.terminal_id == _TERMINAL, terminal_slip.c.printed_at.is_(None)),
+    select(
+        literal_column(f"'{Source.SETTLEMENT.value}'"),
+        terminal_settlement.c.id,
+        cast(None, String(6)),
+        literal_column("'settlement'"),
+        literal_column("0"),
+        terminal_settlement.c.batch,
+        func.coalesce(terminal_settlement.c.settled_at, terminal_settlement.c.updated_at),
+        terminal_settlement.c.print_started_at,
+        terminal_settlement.c.print_interruptions,
+    ).where(
+        terminal_settlement.c.terminal_id == _TERMINAL,
+        terminal_settlement.c.state == "settled",
+        terminal_settlement.c.slip_escpos.is_not(None),
+        terminal_settlement.c.printed_at.is_(None),
+    ),
 )
-_PENDING_SLIPS_OF_SETTLEMENT = select(terminal_settlement).where(
-    terminal_settlement.c.terminal_id == bindparam("terminal_id"),
-    terminal_settlement.c.state == "settled",
-    terminal_settlement.c.slip_escpos.is_not(None),
-    terminal_settlement.c.printed_at.is_(None),
-)
 
 
-def _slip_jobs(connection: Connection, terminal_id: str) -> list[PrintJob]:
-    rows = connection.execute(_PENDING_SLIPS, {"terminal_id": terminal_id})
-    return [
-        PrintJob(
-            Source.SLIP,
-            row.id,
-            f"{row.kind.replace('_', '-')}-{row.voucher or row.id}",
-            row.escpos,
-            row.text,
-            row.voucher,
-            row.kind,
-            row.created_at,
-            *_interruption(row),
-        )
-        for row in rows
-    ]
+def _job(row: Row[Any]) -> PrintJob:
+    source = Source(row.source)
+    return PrintJob(
+        source,
+        row.id,
+        _job_name(source, row),
+        row.voucher,
+        row.copy,
+        row.created_at,
+        *_interruption(row),
+    )
 
 
-def _receipt_jobs(connection: Connection, terminal_id: str) -> list[PrintJob]:
-    rows = connection.execute(_PENDING_RECEIPTS, {"terminal_id": terminal_id})
-    return [
-        PrintJob(
-            Source.RECEIPT,
-            row.id,
-            _receipt_name(row),
-            row.escpos,
-            row.text,
-            row.voucher,
-            row.copy,
-            row.created_at,
-            *_interruption(row),
-        )
-        for row in rows
-    ]
-
-
-def _receipt_name(row: Row[Any]) -> str:
+def _job_name(source: Source, row: Row[Any]) -> str:
+    if source is Source.SETTLEMENT:
+        return f"settlement-{row.batch}"
+    if source is Source.SLIP:
+        return f"{row.copy.replace('_', '-')}-{row.voucher or row.id}"
     name = f"{row.voucher}-{row.copy}"
-    return name if row.reprint_number == 0 else f"{name}-reprint-{row.reprint_number}"
-
-
-def _settlement_jobs(connection: Connection, terminal_id: str) -> list[PrintJob]:
-    rows = connection.execute(_PENDING_SLIPS_OF_SETTLEMENT, {"terminal_id": terminal_id})
-    return [
-        PrintJob(
-            Source.SETTLEMENT,
-            row.id,
-            f"settlement-{row.batch}",
-            row.slip_escpos,
-            row.slip_text or "",
-            None,
-            "settlement",
-            row.settled_at or row.updated_at,
-            *_interruption(row),
-        )
-        for row in rows
-    ]
+    return name if row.number == 0 else f"{name}-reprint-{row.number}"
 
 
 _TABLES = {
@@ -238,16 +247,30 @@ _TABLES = {
     Source.RECEIPT: terminal_receipt,
     Source.SETTLEMENT: terminal_settlement,
 }
+# (text, ESC/POS) of a stored job, per table.
+_STORED = {
+    Source.SLIP: (terminal_slip.c.text, terminal_slip.c.escpos),
+    Source.RECEIPT: (terminal_receipt.c.text, terminal_receipt.c.escpos),
+    Source.SETTLEMENT: (terminal_settlement.c.slip_text, terminal_settlement.c.slip_escpos),
+}
 # Marking a job: only while it is unprinted (a job printed already stays as it was).
 _MARK_UNPRINTED = {
     source: update(table).where(table.c.id == bindparam("b_id"), table.c.printed_at.is_(None))
     for source, table in _TABLES.items()
 }
+# Starting a job reads back what to print, in the statement that marks it started.
 _START = {
     source: mark.values(
         print_interruptions=_TABLES[source].c.print_interruptions + bindparam("b_cut_off")
-    )
+    ).returning(*_STORED[source])
     for source, mark in _MARK_UNPRINTED.items()
+}
+
+
+# A printer fault: nothing came out, the job is not started after all.
+_UNSTART = {
+    source: update(table).where(table.c.id == bindparam("b_id")).values(print_started_at=None)
+    for source, table in _TABLES.items()
 }
 
 
@@ -257,31 +280,33 @@ def _interruption(row: Row[Any]) -> tuple[bool, int]:
     return cut_off, row.print_interruptions + (1 if cut_off else 0)
 
 
-def _what_to_print(job: PrintJob) -> tuple[str, str, bytes]:
-    """(name, text, ESC/POS) the printer gets: the job, or its marked copy."""
+def _what_to_print(job: PrintJob, text: str | None, escpos: bytes) -> tuple[str, str, bytes]:
+    """(name, text, ESC/POS) the printer gets: the stored job, or its marked copy."""
+    text = text or ""
     if job.copy_number == 0:
-        return job.name, job.text, job.escpos
-    text, escpos = interrupted_copy(job.text, job.escpos, job.copy_number)
+        return job.name, text, escpos
+    text, escpos = interrupted_copy(text, escpos, job.copy_number)
     return f"{job.name}-copy-{job.copy_number}", text, escpos
 
 
-def _starter(job: PrintJob, at: datetime) -> Callable[[Connection], None]:
-    """Mark the job started; a job found cut off counts its interruption first."""
+def _starter(
+    job: PrintJob, at: datetime
+) -> Callable[[Connection], tuple[str | None, bytes] | None]:
+    """Mark the job started (a job found cut off counts its interruption first) and read
+    what it prints; None when it was printed since the queue was read."""
     cut_off = 1 if job.cut_off else 0
 
-    def start(connection: Connection) -> None:
-        connection.execute(
+    def start(connection: Connection) -> tuple[str | None, bytes] | None:
+        row = connection.execute(
             _START[job.source], {"b_id": job.row_id, "b_cut_off": cut_off, "print_started_at": at}
-        )
+        ).first()
+        return None if row is None else (row[0], bytes(row[1]))
 
     return start
 
 
 def _unstarter(job: PrintJob) -> Callable[[Connection], None]:
-    table = _TABLES[job.source]
-    return lambda connection: connection.execute(
-        update(table).where(table.c.id == job.row_id).values(print_started_at=None)
-    ).close()
+    return lambda connection: connection.execute(_UNSTART[job.source], {"b_id": job.row_id}).close()
 
 
 def _marker(job: PrintJob, at: datetime) -> Callable[[Connection], None]:

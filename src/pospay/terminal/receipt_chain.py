@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -53,11 +54,27 @@ def chain_head(connection: Connection, terminal_id: str) -> tuple[int, str]:
 
 def sign_next(connection: Connection, receipt: Receipt, key: Ed25519PrivateKey) -> SignedDocument:
     """Sign `receipt` as the next document of its terminal's chain (not yet stored)."""
+    return sign_chain(connection, (receipt,), key)[0]
+
+
+def sign_chain(
+    connection: Connection, receipts: Sequence[Receipt], key: Ed25519PrivateKey
+) -> list[SignedDocument]:
+    """Sign `receipts` (one terminal's) as the next documents of its chain, in order,
+    each linked to the one before (not yet stored): the head is read once."""
+    terminal_id = receipts[0].terminal_id
     # Serialises the terminal's signers across processes on PostgreSQL; SQLite's
     # BEGIN IMMEDIATE already serialises every writer (SQLAlchemy leaves FOR UPDATE out).
-    connection.execute(_LOCK_SIGNER, {"terminal_id": receipt.terminal_id})
-    counter, previous = chain_head(connection, receipt.terminal_id)
-    return sign_receipt(receipt, counter + 1, previous, key)
+    connection.execute(_LOCK_SIGNER, {"terminal_id": terminal_id})
+    counter, previous = chain_head(connection, terminal_id)
+    signed: list[SignedDocument] = []
+    for receipt in receipts:
+        if receipt.terminal_id != terminal_id:
+            raise ValueError("one terminal's chain: receipts of two terminals given")
+        counter += 1
+        signed.append(sign_receipt(receipt, counter, previous, key))
+        previous = signed[-1].hash
+    return signed
 
 
 def store_document(

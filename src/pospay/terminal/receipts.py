@@ -88,8 +88,10 @@ def store_receipts(
     copy first, in the caller's unit; the stored receipt ids."""
     paper = PAPERS[f"{config.paper_mm}mm"]
     stored: list[int] = []
-    for receipt in build_receipts(row, config):
-        signed = receipt_chain.sign_next(connection, receipt, key)
+    receipts = build_receipts(row, config)
+    for receipt, signed in zip(
+        receipts, receipt_chain.sign_chain(connection, receipts, key), strict=True
+    ):
         sealed = dataclasses.replace(receipt, seal=qr_payload(signed))
         receipt_id = journal.store_receipt(
             connection,

@@ -187,6 +187,7 @@ class Reprints:
         )
         drained = await self._spooler.drain()
         printed = len(set(result.jobs).intersection(drained.printed_jobs))
+        pending = len(set(result.jobs).intersection(drained.left_jobs))
         return ReprintOutcome(
             result.audit_id,
             result.voucher,
@@ -194,7 +195,7 @@ class Reprints:
             result.copies,
             request.supervisor,
             printed,
-            len(result.jobs) - printed,
+            pending,
             drained.fault,
         )
 

@@ -204,4 +204,5 @@ class AttemptSettler:
         drained = await self._spooler.drain() if jobs else None
         ours = {(Source.RECEIPT, receipt_id) for receipt_id in jobs}
         printed = len(ours.intersection(drained.printed_jobs)) if drained else 0
-        return outcome_of(done, balance, printed, len(jobs) - printed)
+        pending = len(ours.intersection(drained.left_jobs)) if drained else 0
+        return outcome_of(done, balance, printed, pending)
