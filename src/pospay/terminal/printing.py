@@ -101,13 +101,19 @@ class PendingPrint(NamedTuple):
 class DrainResult:
     """What one drain of the print queue did."""
 
-    printed: int
-    pending: int  # still stored unprinted (0 unless the printer faulted)
     fault: str | None  # the PrinterFault reason that stopped the drain
     printed_jobs: tuple[tuple[Source, int], ...] = ()
-    # The jobs the drain left stored unprinted (`pending` of them). A job another
-    # process printed meanwhile is in neither tuple.
+    # The jobs the drain left stored unprinted (none unless the printer faulted). A job
+    # another process printed meanwhile is in neither tuple.
     left_jobs: tuple[tuple[Source, int], ...] = ()
+
+    @property
+    def printed(self) -> int:
+        return len(self.printed_jobs)
+
+    @property
+    def pending(self) -> int:
+        return len(self.left_jobs)
 
 
 # Customer copy before merchant copy; anything else after them.
@@ -143,15 +149,14 @@ class ReceiptSpooler:
                     self._printer.print_job(name, escpos, text)
                 except PrinterFault as fault:
                     await self._committer.run(_unstarter(job))  # nothing came out
-                    pending = len(jobs) - position
+                    left = tuple(waiting.key for waiting in jobs[position:])
                     log.warning(
-                        "print queue stopped at %s, %d pending: %s", job.name, pending, fault
+                        "print queue stopped at %s, %d pending: %s", job.name, len(left), fault
                     )
-                    left = tuple(job.key for job in jobs[position:])
-                    return DrainResult(len(printed), pending, fault.reason, tuple(printed), left)
+                    return DrainResult(fault.reason, tuple(printed), left)
                 await self._committer.run(_marker(job, self._clock.now()))
                 printed.append(job.key)
-            return DrainResult(len(printed), 0, None, tuple(printed))
+            return DrainResult(None, tuple(printed))
 
     async def pending(self) -> list[PendingPrint]:
         """The jobs still to print, in queue order."""
