@@ -87,7 +87,11 @@ class GatedChannel:
 
 @asynccontextmanager
 async def running_host(
-    database: Database, key_dir: Path, gate: bool | None = None, channel_timeout: float = 10.0
+    database: Database,
+    key_dir: Path,
+    gate: bool | None = None,
+    channel_timeout: float = 10.0,
+    duplicate_wait: float = 5.0,
 ) -> AsyncIterator[tuple[Host, GatedChannel | None]]:
     engine = database.engine()
     migrate(engine, "host", "issuer")
@@ -99,7 +103,9 @@ async def running_host(
     gated = None if gate is None else GatedChannel(issuer, hold_before_issuer=gate)
     channel: CardChannel = issuer if gated is None else gated
     settings = HostSettings(
-        pan_key=load_or_create_key(key_dir / "h.key"), channel_timeout=channel_timeout
+        pan_key=load_or_create_key(key_dir / "h.key"),
+        channel_timeout=channel_timeout,
+        duplicate_wait=duplicate_wait,
     )
     service = HostService(committer, channel, clock, settings)
     try:

@@ -2,12 +2,14 @@
 
 The terminal talks to an in-process `HostService` through `InProcessLink`, which packs
 and unpacks every message as the wire would and can lose an answer after the host acted
-("drop") or hold a request back on the network ("hold": the host has not seen it, and
-`deliver_held` delivers it late).
+("drop"), hold a request back on the network ("hold": the host has not seen it, and
+`deliver_held` delivers it late) or deliver it twice ("duplicate": the copy reaches the
+host while the original waits at the issuer, and only the copy's answer comes back).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -16,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from databases import Database
-from host_rig import Host, running_host
+from host_rig import GatedChannel, Host, running_host
 from nodes import CONFIG, RecordingPrinter
 from pospay.audit import check_agreement
 from pospay.clock import SystemClock
@@ -42,10 +44,12 @@ CHIP = CardRead.for_test_card(CARD, Method.CARD_CHIP)
 class InProcessLink:
     """A `HostLink` straight into `HostService.answer`, with faults consumed one per
     request: "drop" (the host acts, its answer is lost), "hold" (the request is delayed
-    on the network and not delivered), "ok"."""
+    on the network and not delivered), "duplicate" (needs the host's channel gated),
+    "ok"."""
 
-    def __init__(self, service: HostService) -> None:
+    def __init__(self, service: HostService, gate: GatedChannel | None = None) -> None:
         self.service = service
+        self.gate = gate
         self.faults: list[str] = []
         self.sent: list[Message] = []
         self.held: list[Message] = []
@@ -56,11 +60,25 @@ class InProcessLink:
         if fault == "hold":
             self.held.append(dict(request))
             raise OutcomeUnknown("test link: request delayed on the network")
+        if fault == "duplicate":
+            return await self._duplicated(request)
         response = await self.service.answer(decode(encode(request)))
         assert response is not None
         if fault == "drop":
             raise OutcomeUnknown("test link: response lost")
         return decode(encode(response))
+
+    async def _duplicated(self, request: Message) -> Message:
+        """The request twice: the copy is answered while the original is at the issuer;
+        then the original finishes, and its answer is lost."""
+        assert self.gate is not None, "a duplicate needs the host's channel gated"
+        original = asyncio.ensure_future(self.service.answer(decode(encode(request))))
+        await self.gate.arrived.wait()
+        copy = await self.service.answer(decode(encode(request)))
+        self.gate.gate.set()
+        await original
+        assert copy is not None
+        return decode(encode(copy))
 
     async def deliver_held(self) -> list[Message]:
         """Deliver the held requests now, late; the host's answers (nobody waits for them)."""
@@ -97,13 +115,18 @@ class Rig:
 
 
 @asynccontextmanager
-async def rig(database: Database, tmp_path: Path) -> AsyncIterator[Rig]:
-    async with running_host(database, tmp_path) as (host, _):
+async def rig(
+    database: Database, tmp_path: Path, *, gate: bool | None = None, duplicate_wait: float = 5.0
+) -> AsyncIterator[Rig]:
+    async with running_host(database, tmp_path, gate=gate, duplicate_wait=duplicate_wait) as (
+        host,
+        gated,
+    ):
         engine = database.engine()
         migrate(engine, "terminal")
         committer = GroupCommitter(engine)
         committer.start()
-        link = InProcessLink(host.service)
+        link = InProcessLink(host.service, gated)
         printer = RecordingPrinter()
         terminal = Terminal(CONFIG, committer, link, SystemClock(), printer)
         try:
@@ -210,6 +233,30 @@ async def test_a_lost_answer_to_a_held_sale_reversed_first_is_refused_94(
         sale_late, query_late = await r.link.deliver_held()
         assert (sale_late["39"], query_late["39"]) == ("94", "25")
         assert r.host.movements() == {} and r.findings() == {}
+
+
+async def test_a_94_for_a_duplicate_that_overtook_its_original_is_no_decline(
+    database: Database, tmp_path: Path
+) -> None:
+    # The network duplicated the sale; the copy reached the host while the original was
+    # at the issuer, and was refused 94 at once; the original's approval was lost. The
+    # 94 says nothing of the outcome: the terminal asks, and is told the approval.
+    async with rig(database, tmp_path, gate=False, duplicate_wait=0.0) as r:
+        r.link.faults = ["duplicate"]
+        outcome = await r.terminal.sale(CHIP, Money(1250, "CNY"))
+        with r.host.engine.connect() as connection:
+            host_row = connection.execute(select(host_journal)).one()
+        assert (host_row.state, host_row.response_code) == ("approved", "00")
+        assert (host_row.replays, host_row.last_replay_code) == (1, "94")
+        assert (outcome.state, outcome.response_code, outcome.status_queries) == (
+            State.APPROVED,
+            "00",
+            1,
+        )
+        assert r.link.mtis() == ["0800", "0200", "0600"]
+        assert (outcome.receipts_printed, outcome.receipts_pending) == (2, 0)
+        assert list(r.host.movements().values()) == [Money(1250, "CNY")]
+        assert r.reversal_queue() == [] and r.findings() == {}
 
 
 async def test_query_status_asks_and_changes_nothing(database: Database, tmp_path: Path) -> None:

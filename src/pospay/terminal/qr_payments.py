@@ -21,7 +21,8 @@ reference in 62/05, the expiry in template 80) and shows it (`QrDisplay`). It th
 the same way until the QR expires, and reverses (the host closes the order). The wallet's
 signed notification reaches the host, not the terminal: it makes the next poll final.
 
-A lost answer to the 0200 starts the polling too (the attempt is UNKNOWN meanwhile);
+A lost answer to the 0200 starts the polling too (the attempt is UNKNOWN meanwhile), as
+does a 94 (the host holds the request unanswered: a duplicated copy overtook it);
 an answer that cannot be trusted (MAC) is reversed at once, as for cards.
 """
 
@@ -151,7 +152,7 @@ class QrSettler(AttemptSettler):
         deadline = self._clock.monotonic() + window
         interval = 5.0
         try:
-            response = await self._link.exchange(request, timeout=self.config.response_timeout)
+            response = await self.send(request)
         except LinkError as error:
             return await self._finish(row, Event.NOT_FOUND, None, f"not sent: {error}")
         except MacFailure as error:

@@ -6,7 +6,10 @@ decides its outcome (see `terminal.engine` for the order of work).
   approval stands only if the card accepts the issuer's ARPC;
 - an answer that cannot be trusted (bad MAC, wrong amount, rejected ARPC) is reversed;
 - no answer: the attempt is recorded UNKNOWN, then a status query asks the host; done
-  ends it from the stored answer, not found declines it, anything else reverses it;
+  ends it from the stored answer, not found declines it, anything else reverses it. A
+  94 (duplicate transmission: the host holds a request under this key and has not
+  answered it, e.g. a copy the network duplicated overtook the original) is no answer:
+  it says nothing of the outcome, and is resolved the same way;
 - a request that certainly never left (`LinkError`) is declined: nothing moved.
 """
 
@@ -43,6 +46,8 @@ from pospay.transaction import Event, Kind, State
 
 log = logging.getLogger(__name__)
 
+DUPLICATE_TRANSMISSION = "94"
+
 
 class AttemptSettler:
     """Sends recorded attempts and settles their outcomes, for one terminal."""
@@ -74,7 +79,7 @@ class AttemptSettler:
         """Send the request of the recorded attempt `row` and settle its outcome; for a
         chip attempt, an approval stands only if the card accepts the issuer's ARPC."""
         try:
-            response = await self._link.exchange(request, timeout=self.config.response_timeout)
+            response = await self.send(request)
         except LinkError as error:
             # Certainly not sent: the authority never saw it.
             return await self._finish(row, Event.NOT_FOUND, None, f"not sent: {error}")
@@ -86,6 +91,14 @@ class AttemptSettler:
             log.warning("attempt %s outcome unknown: %s", row.local_ref, error)
             return await self._resolve_unknown(row, str(error), chip)
         return await self._settle_answer(row, response, chip)
+
+    async def send(self, request: Message) -> Message:
+        """The host's answer to an attempt's `request`. A 94 tells nothing of the outcome
+        (see the module docstring), so it is raised as `OutcomeUnknown`."""
+        response = await self._link.exchange(request, timeout=self.config.response_timeout)
+        if response.get("39") == DUPLICATE_TRANSMISSION:
+            raise OutcomeUnknown("the host holds this request unanswered (94)")
+        return response
 
     async def _settle_answer(
         self,
