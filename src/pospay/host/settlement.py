@@ -30,6 +30,13 @@ do not add up to field 63 either, the answer is 95 again.
 
 A 0500 for a batch the host has settled already is answered with the stored answer,
 so a terminal that lost the 0510 settles again safely.
+
+A batch with an attempt still in progress on the host (sent, unknown or reversal
+pending) cannot be totalled yet: either 0500 is answered 09 (request in progress) and
+nothing is recorded; the terminal settles again later. Without this, a late 0500 (one
+the network held back while the terminal, hearing nothing, went on trading in the same
+batch) would close the batch around an attempt whose approval came after, and the
+host's settled totals would no longer be its journal's.
 """
 
 from __future__ import annotations
@@ -57,13 +64,14 @@ from pospay.money.amount import currency_from_numeric
 from pospay.settlement import BatchTotals, counted, read_totals_field, totals_field, totals_of
 from pospay.storage import Committer
 from pospay.storage.transitions import transition
-from pospay.transaction import Event, State
+from pospay.transaction import Event, State, is_final
 
 log = logging.getLogger(__name__)
 
 BALANCED = "00"
 RECONCILE_ERROR = "95"
 NOT_SIGNED_IN = "58"
+IN_PROGRESS = "09"
 INVALID_TRANSACTION = "12"
 
 
@@ -91,7 +99,18 @@ async def settle(committer: Committer, clock: Clock, request: Message) -> Messag
         if stored is not None and stored.state == "settled":
             log.info("settlement of %s batch %s repeated: stored answer", terminal_id, batch)
             return stored.response_code, stored.host_totals
-        decision = _decide(connection, terminal_id, batch, terminal_totals, after_upload)
+        rows = _batch_rows(connection, terminal_id, batch)
+        in_progress = [row for row in rows if not is_final(State(row.state))]
+        if in_progress:
+            log.info(
+                "settlement of %s batch %s waits: %d attempts in progress (STAN %s)",
+                terminal_id,
+                batch,
+                len(in_progress),
+                ", ".join(row.stan for row in in_progress),
+            )
+            return IN_PROGRESS, totals_field(_totals(rows))
+        decision = _decide(connection, terminal_id, batch, rows, terminal_totals, after_upload)
         settled = decision.response_code == BALANCED
         if settled:
             _settle_rows(connection, terminal_id, batch, decision, now)
@@ -233,15 +252,20 @@ def _uploads(connection: Connection, terminal_id: str, batch: str) -> list[Row[A
     )
 
 
+def _totals(rows: list[Row[Any]]) -> BatchTotals:
+    return totals_of((row.kind, row.state, row.amount_minor) for row in rows)
+
+
 def _decide(
     connection: Connection,
     terminal_id: str,
     batch: str,
+    rows: list[Row[Any]],
     terminal_totals: BatchTotals,
     after_upload: bool,
 ) -> _Decision:
-    rows = _batch_rows(connection, terminal_id, batch)
-    host_totals = totals_of((row.kind, row.state, row.amount_minor) for row in rows)
+    """The answer to a 0500 of the batch whose journal rows, all final, are `rows`."""
+    host_totals = _totals(rows)
     if host_totals == terminal_totals:
         return _Decision(BALANCED, host_totals, [])
     if not after_upload:
