@@ -3,6 +3,7 @@ oldest first, customer copy before merchant copy, each original once."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,12 +12,12 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from databases import Database
-from nodes import RecordingPrinter, host_node, terminal_node
+from nodes import CONFIG, RecordingPrinter, host_node, terminal_node
 from pospay.audit import check_agreement
 from pospay.issuer.test_cards import TEST_CARDS
 from pospay.money import Money
 from pospay.terminal.card_read import CardRead
-from pospay.terminal.tables import terminal_receipt
+from pospay.terminal.tables import terminal_receipt, terminal_settlement
 from pospay.transaction import Method, State
 
 READ = CardRead.for_test_card(TEST_CARDS[0], Method.CARD_CHIP)
@@ -157,6 +158,34 @@ async def test_a_print_cut_off_by_a_crash_is_printed_again_as_a_marked_copy(
         assert sorted(tuple(row) for row in rows) == [("customer", 1, True), ("merchant", 0, True)]
         report = check_agreement(host.host_engine, host.host_engine, host.issuer_engine)
         assert report.agreement, report.findings  # still one original of each copy
+
+
+async def test_a_settlement_slip_cut_off_by_a_crash_is_printed_again_as_a_marked_copy(
+    database: Database, tmp_path: Path
+) -> None:
+    printer = PrinterThenPowerCut()
+    printer.cut_after_next = False
+    config = dataclasses.replace(CONFIG, supervisor_kinds=frozenset())  # no staff needed
+    async with host_node(database, tmp_path / "keys") as host:
+        async with terminal_node(database, host, printer, config) as terminal:
+            assert await terminal.sign_in() == "00"
+            assert (await terminal.sale(READ, Money(1250, "CNY"))).approved
+            printer.cut_after_next = True  # the slip comes out, then the power goes
+            with pytest.raises(PowerCut):
+                await terminal.settle()
+        async with terminal_node(database, host, printer, config) as terminal:  # power is back
+            assert await terminal.sign_in() == "00"
+            assert await terminal.pending_receipts() == []
+        slips = [name for name in printer.names if name.startswith("settlement-")]
+        assert slips == ["settlement-000001", "settlement-000001-copy-1"]
+        assert printer.jobs[-1][2].startswith("重打印 REPRINT 1 · 打印中断 PRINT INTERRUPTED\n")
+        with host.host_engine.connect() as connection:
+            slip = connection.execute(select(terminal_settlement)).one()
+        assert (slip.state, slip.print_interruptions, slip.printed_at is not None) == (
+            "settled",
+            1,
+            True,
+        )
 
 
 async def test_a_printer_fault_is_no_interruption(database: Database, tmp_path: Path) -> None:

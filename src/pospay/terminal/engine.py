@@ -129,7 +129,6 @@ class Terminal:
         # Every financial message goes through the MAC layer, reversals included.
         self._link = MacLink(link)
         self._clock = clock
-        self._printer = printer
         self._spooler = ReceiptSpooler(printer, committer, clock, config.terminal_id)
         self._reversals = ReversalForwarder(
             config, committer, self._link, clock, sleep, spooler=self._spooler
@@ -315,7 +314,7 @@ class Terminal:
         supervisor_id = await self.require(Kind.SETTLEMENT, supervisor)
         await self._before_attempt()
         settlement = BatchSettlement(
-            self.config, self._committer, self._link, self._clock, self._printer
+            self.config, self._committer, self._link, self._clock, self._spooler
         )
         return await settlement.run(self.operator_id(operator), supervisor_id)
 

@@ -9,7 +9,10 @@ Order of work, each step durable before the next:
    per counted attempt of the batch, then the 0500 again with processing code 960000;
 4. on 00, in one unit: the batch's counted approved attempts become SETTLED, the slip
    is stored, the settlement is ``settled`` and the batch number advances;
-5. print the stored slip; a printer fault leaves it stored, unprinted.
+5. print the stored slip through the print queue (`terminal.printing`), which marks it
+   started before the printer gets it: a printer fault leaves it stored, unprinted, and
+   a crash during the print makes the next drain print a marked copy, never a second
+   original.
 
 A failure (no answer, another response code) changes nothing that step 4 would: the
 batch stays open with its number, and settling again repeats the work safely (the
@@ -26,7 +29,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, insert, select, update
 
 from pospay.clock import Clock
-from pospay.errors import OutcomeUnknown, PrinterFault
+from pospay.errors import OutcomeUnknown
 from pospay.iso8583 import Message, describe
 from pospay.iso8583.fields import amount_field, transmission_field
 from pospay.iso8583.messages import (
@@ -37,7 +40,6 @@ from pospay.iso8583.messages import (
     original_data_field,
 )
 from pospay.money import currency_numeric
-from pospay.printer import ReceiptPrinter
 from pospay.receipts import PAPERS
 from pospay.receipts.settlement import SettlementSlipData, render_settlement
 from pospay.settlement import (
@@ -53,6 +55,7 @@ from pospay.storage.transitions import transition
 from pospay.terminal import journal
 from pospay.terminal.config import TerminalConfig
 from pospay.terminal.link import HostLink
+from pospay.terminal.printing import ReceiptSpooler, Source
 from pospay.terminal.tables import terminal_journal, terminal_settlement, terminal_state
 from pospay.transaction import Event, Kind, State
 
@@ -81,7 +84,7 @@ class SettlementOutcome:
 
 
 class BatchSettlement:
-    """Settles the terminal's current batch. Storage, link, clock and printer injected."""
+    """Settles the terminal's current batch. Storage, link, clock and print queue injected."""
 
     def __init__(
         self,
@@ -89,13 +92,13 @@ class BatchSettlement:
         committer: Committer,
         link: HostLink,
         clock: Clock,
-        printer: ReceiptPrinter,
+        spooler: ReceiptSpooler,
     ) -> None:
         self._config = config
         self._committer = committer
         self._link = link
         self._clock = clock
-        self._printer = printer
+        self._spooler = spooler
 
     async def run(self, operator: str, supervisor: str | None) -> SettlementOutcome:
         config = self._config
@@ -259,19 +262,13 @@ class BatchSettlement:
                 next_batch=batch,
                 slip_printed=False,
             )
-        settled, next_batch, slip = await self._committer.run(
+        settled, next_batch = await self._committer.run(
             self._settle_batch(settlement_id, batch, response.get("63"), first_time)
         )
-        printed = self._print(f"settlement-{batch}", slip)
-        if printed:
-            at = self._clock.now()
-            await self._committer.run(
-                lambda connection: connection.execute(
-                    update(terminal_settlement)
-                    .where(terminal_settlement.c.id == settlement_id)
-                    .values(printed_at=at)
-                )
-            )
+        drained = await self._spooler.drain()
+        printed = (Source.SETTLEMENT, settlement_id) in drained.printed_jobs
+        if not printed:
+            log.warning("settlement slip of batch %s stays stored, unprinted", batch)
         log.info("batch %s settled (%d attempts); next batch %s", batch, settled, next_batch)
         done = await self._committer.read(
             lambda connection: connection.execute(
@@ -302,7 +299,7 @@ class BatchSettlement:
         config = self._config
         now = self._clock.now()
 
-        def work(connection: Connection) -> tuple[int, str, tuple[str, bytes]]:
+        def work(connection: Connection) -> tuple[int, str]:
             rows = _batch_rows(connection, config.terminal_id, batch)
             settled = 0
             for row in rows:
@@ -352,18 +349,9 @@ class BatchSettlement:
                 .where(terminal_state.c.terminal_id == config.terminal_id)
                 .values(batch=terminal_state.c.batch % 999_999 + 1)
             )
-            return settled, journal.current_batch(connection, config.terminal_id), slip
+            return settled, journal.current_batch(connection, config.terminal_id)
 
         return work
-
-    def _print(self, name: str, slip: tuple[str, bytes]) -> bool:
-        text, escpos = slip
-        try:
-            self._printer.print_job(name, escpos, text)
-        except PrinterFault as fault:
-            log.warning("settlement slip %s stays stored, unprinted: %s", name, fault)
-            return False
-        return True
 
     def _mark_uploading(self, settlement_id: int, response: Message) -> Any:
         now = self._clock.now()
