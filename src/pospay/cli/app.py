@@ -11,6 +11,7 @@ from pospay.cli.printer import printer_app
 from pospay.cli.qr import qr_app
 from pospay.cli.receipt import receipt
 from pospay.cli.serve import serve
+from pospay.cli.sweep import sweep
 from pospay.cli.wallet import wallet_app
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.command()(demo)
 app.command()(serve)
 app.command()(chaos)
+app.command()(sweep)
 app.add_typer(printer_app)
 app.add_typer(prepaid_app)
 app.add_typer(receipt, name="receipt")
