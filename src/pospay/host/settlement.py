@@ -32,8 +32,8 @@ A 0500 for a batch the host has settled already is answered with the stored answ
 so a terminal that lost the 0510 settles again safely.
 
 A batch with an attempt still in progress on the host (sent, unknown or reversal
-pending) cannot be totalled yet: either 0500 is answered 09 (request in progress) and
-nothing is recorded; the terminal settles again later. Without this, a late 0500 (one
+pending) cannot be totalled yet: a 0500 of either processing code is answered 09
+(request in progress) and nothing is recorded; the terminal settles again later. Without this, a late 0500 (one
 the network held back while the terminal, hearing nothing, went on trading in the same
 batch) would close the batch around an attempt whose approval came after, and the
 host's settled totals would no longer be its journal's.
