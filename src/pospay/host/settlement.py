@@ -33,10 +33,11 @@ so a terminal that lost the 0510 settles again safely.
 
 A batch with an attempt still in progress on the host (sent, unknown or reversal
 pending) cannot be totalled yet: a 0500 of either processing code is answered 09
-(request in progress) and nothing is recorded; the terminal settles again later. Without this, a late 0500 (one
-the network held back while the terminal, hearing nothing, went on trading in the same
-batch) would close the batch around an attempt whose approval came after, and the
-host's settled totals would no longer be its journal's.
+(request in progress) and nothing is recorded; the terminal settles again later.
+Without this, a late 0500 (one the network held back while the terminal, hearing
+nothing, went on trading in the same batch) would close the batch around an attempt
+whose approval came after, and the host's settled totals would no longer be its
+journal's.
 """
 
 from __future__ import annotations
