@@ -2,19 +2,18 @@
 page, or how long it is when it is only skipped (per the Epson ESC/POS reference).
 
 Each handler gets the decoder, the buffer and the command's position, and returns
-the command's length in bytes, or `NEED_MORE` when the rest has not arrived yet.
+the command's length in bytes, or `NEED_MORE` when the rest has not arrived yet. The
+handlers see the decoder only as a `Decoding`: what a command may do to the job being
+decoded, so this file needs nothing from the decoder's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from pospay.printer.job import Align, Feed, QrCode
-
-if TYPE_CHECKING:
-    from pospay.printer.escpos_decode import EscposDecoder
+from pospay.printer.job import Align, Block, Feed, QrCode
 
 ESC, FS, GS, DLE = 0x1B, 0x1C, 0x1D, 0x10
 NUL = 0x00
@@ -34,6 +33,21 @@ class Modes:
     qr_module: int = 3
     qr_error: str = "L"
     qr_data: bytes = b""
+
+
+class Decoding(Protocol):
+    """What a command handler may do to the decoder running it (`escpos_decode`)."""
+
+    modes: Modes
+
+    def initialise(self) -> None: ...
+    def note(self, what: str) -> None: ...
+    def add(self, block: Block) -> None: ...
+    def request_status(self, n: int) -> None: ...
+    def end_line_if_any(self) -> None: ...
+    def cut(self) -> None: ...
+    def arg(self, buffer: bytearray, pos: int, count: int) -> bytes | None: ...
+    def skip_counted(self, buffer: bytearray, pos: int, head: int, body: int, what: str) -> int: ...
 
 
 # Commands skipped by a fixed total length (prefix included), per the Epson reference.
@@ -100,11 +114,11 @@ def name(prefix: bytes) -> str:
     return f"{names.get(prefix[0], hex(prefix[0]))} {second}"
 
 
-Handler = Callable[["EscposDecoder", bytearray, int], int]
+Handler = Callable[[Decoding, bytearray, int], int]
 
 
-def _one_arg(action: Callable[[EscposDecoder, int], None]) -> Handler:
-    def handle(decoder: EscposDecoder, buffer: bytearray, pos: int) -> int:
+def _one_arg(action: Callable[[Decoding, int], None]) -> Handler:
+    def handle(decoder: Decoding, buffer: bytearray, pos: int) -> int:
         arg = decoder.arg(buffer, pos, 1)
         if arg is None:
             return NEED_MORE
@@ -114,36 +128,36 @@ def _one_arg(action: Callable[[EscposDecoder, int], None]) -> Handler:
     return handle
 
 
-def _initialise(decoder: EscposDecoder, buffer: bytearray, pos: int) -> int:
+def _initialise(decoder: Decoding, buffer: bytearray, pos: int) -> int:
     decoder.end_line_if_any()
     decoder.initialise()
     return 2
 
 
 def _chinese(on: bool) -> Handler:
-    def handle(decoder: EscposDecoder, buffer: bytearray, pos: int) -> int:
+    def handle(decoder: Decoding, buffer: bytearray, pos: int) -> int:
         decoder.modes.chinese = on
         return 2
 
     return handle
 
 
-def _set_bold(decoder: EscposDecoder, n: int) -> None:
+def _set_bold(decoder: Decoding, n: int) -> None:
     decoder.modes.bold = bool(n & 1)
 
 
-def _set_print_mode(decoder: EscposDecoder, n: int) -> None:  # ESC ! n
+def _set_print_mode(decoder: Decoding, n: int) -> None:  # ESC ! n
     decoder.modes.bold = bool(n & 0x08)
     decoder.modes.height = 2 if n & 0x10 else 1
     decoder.modes.width = 2 if n & 0x20 else 1
 
 
-def _set_chinese_mode(decoder: EscposDecoder, n: int) -> None:  # FS ! n
+def _set_chinese_mode(decoder: Decoding, n: int) -> None:  # FS ! n
     decoder.modes.width = 2 if n & 0x04 else 1
     decoder.modes.height = 2 if n & 0x08 else 1
 
 
-def _set_size(decoder: EscposDecoder, n: int) -> None:  # GS ! n
+def _set_size(decoder: Decoding, n: int) -> None:  # GS ! n
     width, height = (n >> 4) + 1, (n & 0x0F) + 1
     if width > 8 or height > 8:
         decoder.note(f"GS ! 0x{n:02x} out of range ignored")
@@ -151,39 +165,39 @@ def _set_size(decoder: EscposDecoder, n: int) -> None:  # GS ! n
     decoder.modes.width, decoder.modes.height = width, height
 
 
-def _set_code_table(decoder: EscposDecoder, n: int) -> None:  # ESC t n
+def _set_code_table(decoder: Decoding, n: int) -> None:  # ESC t n
     decoder.modes.code_table = _CODE_TABLES.get(n, "cp437")
     if n not in _CODE_TABLES:
         decoder.note(f"ESC t {n}: code table not known, read as code page 437")
 
 
-def _set_align(decoder: EscposDecoder, n: int) -> None:
+def _set_align(decoder: Decoding, n: int) -> None:
     if n in (0, 1, 2, 48, 49, 50):
         decoder.modes.align = Align(n % 48)
     else:
         decoder.note(f"ESC a {n} out of range ignored")
 
 
-def _feed_lines(decoder: EscposDecoder, n: int) -> None:
+def _feed_lines(decoder: Decoding, n: int) -> None:
     decoder.end_line_if_any()
     if n:
         decoder.add(Feed(n * 30))
 
 
-def _feed_dots(decoder: EscposDecoder, n: int) -> None:
+def _feed_dots(decoder: Decoding, n: int) -> None:
     decoder.end_line_if_any()
     if n:
         decoder.add(Feed(n))
 
 
-def _status(decoder: EscposDecoder, n: int) -> None:
+def _status(decoder: Decoding, n: int) -> None:
     if 1 <= n <= 4:
         decoder.request_status(n)
     else:
         decoder.note(f"DLE EOT {n} is not a status this printer answers")
 
 
-def _cut(decoder: EscposDecoder, buffer: bytearray, pos: int) -> int:
+def _cut(decoder: Decoding, buffer: bytearray, pos: int) -> int:
     mode = decoder.arg(buffer, pos, 1)
     if mode is None:
         return NEED_MORE
@@ -194,12 +208,12 @@ def _cut(decoder: EscposDecoder, buffer: bytearray, pos: int) -> int:
     return length
 
 
-def _partial_cut(decoder: EscposDecoder, buffer: bytearray, pos: int) -> int:  # ESC i, ESC m
+def _partial_cut(decoder: Decoding, buffer: bytearray, pos: int) -> int:  # ESC i, ESC m
     decoder.cut()
     return 2
 
 
-def _bit_image(decoder: EscposDecoder, buffer: bytearray, pos: int) -> int:  # ESC * m nL nH d
+def _bit_image(decoder: Decoding, buffer: bytearray, pos: int) -> int:  # ESC * m nL nH d
     head = decoder.arg(buffer, pos, 3)
     if head is None:
         return NEED_MORE
@@ -207,7 +221,7 @@ def _bit_image(decoder: EscposDecoder, buffer: bytearray, pos: int) -> int:  # E
     return decoder.skip_counted(buffer, pos, 5, dots * (3 if m in (32, 33) else 1), "ESC *")
 
 
-def _raster(decoder: EscposDecoder, buffer: bytearray, pos: int) -> int:  # GS v 0 m xL xH yL yH
+def _raster(decoder: Decoding, buffer: bytearray, pos: int) -> int:  # GS v 0 m xL xH yL yH
     head = decoder.arg(buffer, pos, 6)
     if head is None:
         return NEED_MORE
@@ -215,7 +229,7 @@ def _raster(decoder: EscposDecoder, buffer: bytearray, pos: int) -> int:  # GS v
     return decoder.skip_counted(buffer, pos, 8, body, "GS v 0 raster image")
 
 
-def _download_image(decoder: EscposDecoder, buffer: bytearray, pos: int) -> int:  # GS * x y d
+def _download_image(decoder: Decoding, buffer: bytearray, pos: int) -> int:  # GS * x y d
     head = decoder.arg(buffer, pos, 2)
     if head is None:
         return NEED_MORE
@@ -225,7 +239,7 @@ def _download_image(decoder: EscposDecoder, buffer: bytearray, pos: int) -> int:
 def _until_nul(what: str, start: int) -> Handler:
     """Commands whose data ends at a NUL (ESC D tab stops, GS k m = 0..6 barcodes)."""
 
-    def handle(decoder: EscposDecoder, buffer: bytearray, pos: int) -> int:
+    def handle(decoder: Decoding, buffer: bytearray, pos: int) -> int:
         end = buffer.find(NUL, pos + start)
         if end < 0:
             return NEED_MORE
@@ -235,7 +249,7 @@ def _until_nul(what: str, start: int) -> Handler:
     return handle
 
 
-def _barcode(decoder: EscposDecoder, buffer: bytearray, pos: int) -> int:  # GS k m ...
+def _barcode(decoder: Decoding, buffer: bytearray, pos: int) -> int:  # GS k m ...
     head = decoder.arg(buffer, pos, 2)
     if head is None:
         return NEED_MORE
@@ -250,7 +264,7 @@ def _barcode(decoder: EscposDecoder, buffer: bytearray, pos: int) -> int:  # GS 
     return length
 
 
-def _gs_paren(decoder: EscposDecoder, buffer: bytearray, pos: int) -> int:
+def _gs_paren(decoder: Decoding, buffer: bytearray, pos: int) -> int:
     """GS ( X pL pH d1...dp: every function of this family counts its own length."""
     head = decoder.arg(buffer, pos, 3)
     if head is None:
@@ -267,7 +281,7 @@ def _gs_paren(decoder: EscposDecoder, buffer: bytearray, pos: int) -> int:
     return 5 + size
 
 
-def _symbol(decoder: EscposDecoder, body: bytes) -> None:
+def _symbol(decoder: Decoding, body: bytes) -> None:
     """GS ( k: cn = 49 is the QR code; others (PDF417, MaxiCode...) are noted."""
     if len(body) < 2:
         decoder.note("GS ( k too short")
@@ -298,7 +312,7 @@ def _symbol(decoder: EscposDecoder, body: bytes) -> None:
         decoder.note(f"GS ( k QR function {fn} not understood")
 
 
-def _dle_eot(decoder: EscposDecoder, buffer: bytearray, pos: int) -> int:
+def _dle_eot(decoder: Decoding, buffer: bytearray, pos: int) -> int:
     arg = decoder.arg(buffer, pos, 1)
     if arg is None:
         return NEED_MORE
@@ -306,7 +320,7 @@ def _dle_eot(decoder: EscposDecoder, buffer: bytearray, pos: int) -> int:
     return 3
 
 
-def _gs_eight(decoder: EscposDecoder, buffer: bytearray, pos: int) -> int:  # GS 8 L p1..p4
+def _gs_eight(decoder: Decoding, buffer: bytearray, pos: int) -> int:  # GS 8 L p1..p4
     head = decoder.arg(buffer, pos, 5)
     if head is None:
         return NEED_MORE
