@@ -3,8 +3,8 @@ page, or how long it is when it is only skipped (per the Epson ESC/POS reference
 
 Each handler gets the decoder, the buffer and the command's position, and returns
 the command's length in bytes, or `NEED_MORE` when the rest has not arrived yet. The
-handlers see the decoder only as a `Decoding`: what a command may do to the job being
-decoded, so this file needs nothing from the decoder's.
+handlers see the decoder only as a `Decoding`, what a command may do to the job being
+decoded, so this file does not import the decoder.
 """
 
 from __future__ import annotations
