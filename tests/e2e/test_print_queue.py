@@ -4,6 +4,7 @@ oldest first, customer copy before merchant copy, each original once."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,6 +104,37 @@ async def test_the_queue_stops_at_the_first_fault(database: Database, tmp_path: 
         f"{second.voucher}-customer",
         f"{second.voucher}-merchant",
     ]
+
+
+async def test_an_outage_is_logged_when_it_starts_and_when_it_ends(
+    database: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    printer = RecordingPrinter(fault="paper_out")
+    async with (
+        host_node(database, tmp_path / "keys") as host,
+        terminal_node(database, host, printer) as terminal,
+    ):
+        await terminal.sign_in()
+        with caplog.at_level(logging.DEBUG, logger="pospay.terminal.printing"):
+            for amount in (100, 200, 300):
+                await terminal.sale(READ, Money(amount, "CNY"))
+            printer.fault = "jam"  # a second cause while the queue stays stopped
+            await terminal.print_pending()
+            await terminal.print_pending()
+            printer.fault = None
+            drained = await terminal.print_pending()
+            assert (drained.printed, drained.pending) == (6, 0)
+            await terminal.sale(READ, Money(400, "CNY"))
+    records = [r for r in caplog.records if r.name == "pospay.terminal.printing"]
+    stops = [r for r in records if "stopped" in r.getMessage()]
+    assert len(stops) >= 7  # every drain of the outage hit the fault
+    warned = [r.getMessage() for r in stops if r.levelno == logging.WARNING]
+    assert len(warned) == 2, warned
+    assert warned[0].endswith("2 pending: printer fault: paper_out")
+    assert warned[1].endswith("6 pending: printer fault: jam")
+    clear = [r.getMessage() for r in records if r.levelno == logging.INFO]
+    assert clear == ["print queue clear again after jam: 6 printed"]
+    assert len(printer.names) == 8  # the four sales' two copies each, once
 
 
 class PowerCut(BaseException):

@@ -130,6 +130,10 @@ class ReceiptSpooler:
         self._terminal_id = terminal_id
         # One drain at a time in this process: two would print the same job twice.
         self._lock = asyncio.Lock()
+        # The fault that stopped the last drain, while the queue stays stopped: an outage
+        # is logged when it starts (or its cause changes) and when it ends, not again at
+        # every drain in between (one before and one after each attempt).
+        self._stopped_by: str | None = None
 
     async def drain(self) -> DrainResult:
         """Print every pending job of this terminal in queue order; stop at the first
@@ -150,13 +154,23 @@ class ReceiptSpooler:
                 except PrinterFault as fault:
                     await self._committer.run(_unstarter(job))  # nothing came out
                     left = tuple(waiting.key for waiting in jobs[position:])
-                    log.warning(
-                        "print queue stopped at %s, %d pending: %s", job.name, len(left), fault
-                    )
+                    self._stopped(job, len(left), fault)
                     return DrainResult(fault.reason, tuple(printed), left)
                 await self._committer.run(_marker(job, self._clock.now()))
                 printed.append(job.key)
+            if self._stopped_by is not None:
+                log.info(
+                    "print queue clear again after %s: %d printed", self._stopped_by, len(printed)
+                )
+                self._stopped_by = None
             return DrainResult(None, tuple(printed))
+
+    def _stopped(self, job: PrintJob, left: int, fault: PrinterFault) -> None:
+        """Log the queue stopped at `job` by `fault`: a warning when the outage starts or
+        changes cause, debug while it lasts."""
+        level = logging.DEBUG if fault.reason == self._stopped_by else logging.WARNING
+        log.log(level, "print queue stopped at %s, %d pending: %s", job.name, left, fault)
+        self._stopped_by = fault.reason
 
     async def pending(self) -> list[PendingPrint]:
         """The jobs still to print, in queue order."""
