@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, select
 
 from databases import Database
+from journal_rows import answer, chip_sale
 from pospay.cards import mask_merchant
 from pospay.issuer.test_cards import TEST_CARDS
 from pospay.receipts.chain import export_chain, parse_chain, verify_chain
@@ -21,7 +22,7 @@ from pospay.terminal.config import TerminalConfig
 from pospay.terminal.receipt_chain import stored_chain
 from pospay.terminal.receipts import store_receipts
 from pospay.terminal.tables import terminal_receipt, terminal_receipt_document
-from pospay.transaction import Event, Kind, Method
+from pospay.transaction import Event
 
 NOW = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 ROUNDS = 6
@@ -44,29 +45,11 @@ def approved_sale(
     """One unit: an attempt recorded, approved and its receipts signed and stored."""
 
     def work(connection: Connection) -> list[int]:
-        record = journal.AttemptRecord(
-            terminal_id=terminal.terminal_id,
-            kind=Kind.SALE,
-            method=Method.CARD_CHIP,
-            amount_minor=100 + number,
-            currency="CNY",
-            pan_masked=mask_merchant(CARD.pan),
-            brand="UnionPay",
-            operator="01",
-            transmission_at=f"{number:010d}",
+        record = chip_sale(
+            terminal.terminal_id, 100 + number, mask_merchant(CARD.pan), f"{number:010d}"
         )
         row = journal.record_attempt(connection, record, NOW)
-        done = journal.record_outcome(
-            connection,
-            row.id,
-            Event.APPROVE,
-            response_code="00",
-            auth_code="123456",
-            rrn=f"{number:012d}",
-            balance_minor=None,
-            reason="",
-            now=NOW,
-        )
+        done = answer(connection, row.id, Event.APPROVE, NOW, rrn=f"{number:012d}")
         stored = store_receipts(connection, done, terminal, key, NOW)
         if fail:
             raise Failed

@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from databases import Database
+from journal_rows import chip_sale
 from nodes import CONFIG, RecordingPrinter, host_node
 from pospay.audit import check_agreement
 from pospay.clock import SystemClock
@@ -265,16 +266,11 @@ async def test_an_attempt_left_in_flight_by_a_restart_is_reversed_with_reason_06
     async with host_node(database, tmp_path / "keys") as host:
         async with running_terminal(database, host, tmp_path / "receipts") as first:
             assert await first.terminal.sign_in() == "00"
-            record = journal.AttemptRecord(
-                terminal_id=CONFIG.terminal_id,
-                kind=Kind.SALE,
-                method=Method.CARD_CHIP,
-                amount_minor=990,
-                currency="CNY",
-                pan_masked="622202******0005",
-                brand="UnionPay",
-                operator="01",
-                transmission_at=transmission_field(SystemClock().now()),
+            record = chip_sale(
+                CONFIG.terminal_id,
+                990,
+                "622202******0005",
+                transmission_field(SystemClock().now()),
             )
             with first.engine.begin() as connection:
                 # The terminal stops right after recording the attempt, before sending.

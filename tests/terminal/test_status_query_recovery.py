@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select
 
 from databases import Database
 from host_rig import GatedChannel, Host, running_host
+from journal_rows import answer, chip_sale
 from nodes import CONFIG, RecordingPrinter
 from pospay.audit import check_agreement
 from pospay.clock import SystemClock
@@ -35,7 +36,7 @@ from pospay.terminal.card_read import CardRead
 from pospay.terminal.engine import Terminal
 from pospay.terminal.reversals import reversals
 from pospay.terminal.status_query import Status
-from pospay.transaction import Event, Kind, Method, State
+from pospay.transaction import Event, Method, State
 
 CARD = TEST_CARDS[0]
 CHIP = CardRead.for_test_card(CARD, Method.CARD_CHIP)
@@ -284,31 +285,11 @@ async def test_an_attempt_left_unknown_by_a_restart_is_queued_for_reversal(
 ) -> None:
     async with rig(database, tmp_path) as r:
         now = SystemClock().now()
-        record = journal.AttemptRecord(
-            terminal_id=CONFIG.terminal_id,
-            kind=Kind.SALE,
-            method=Method.CARD_CHIP,
-            amount_minor=990,
-            currency="CNY",
-            pan_masked="621234******0012",
-            brand="UnionPay",
-            operator="01",
-            transmission_at=transmission_field(now),
-        )
+        record = chip_sale(CONFIG.terminal_id, 990, "621234******0012", transmission_field(now))
         with r.engine.begin() as connection:
             # Recorded UNKNOWN, then the terminal stopped before its status query.
             row = journal.record_attempt(connection, record, now)
-            journal.record_outcome(
-                connection,
-                row.id,
-                Event.TIME_OUT,
-                response_code=None,
-                auth_code=None,
-                rrn=None,
-                balance_minor=None,
-                reason="no answer",
-                now=now,
-            )
+            answer(connection, row.id, Event.TIME_OUT, now)
         await r.terminal.open()  # the restart
         assert r.reversal_queue() == [("pending", "98")]
         [status] = await r.terminal.flush_reversals()
