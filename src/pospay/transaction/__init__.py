@@ -9,6 +9,7 @@ from pospay.transaction.lifecycle import (
     State,
     apply,
     is_final,
+    moves,
 )
 
 __all__ = [
@@ -21,4 +22,5 @@ __all__ = [
     "State",
     "apply",
     "is_final",
+    "moves",
 ]

@@ -125,6 +125,16 @@ def apply(state: State, event: Event) -> State:
         raise IllegalTransition(state.value, event.value) from None
 
 
+def moves(event: Event) -> dict[State, State]:
+    """Every state `event` may arrive in, and the state it leads to from there: the
+    table's rows for one event, for a store that applies it in a single statement.
+
+    >>> moves(Event.VOID)
+    {<State.APPROVED: 'approved'>: <State.VOIDED: 'voided'>}
+    """
+    return {state: target for (state, on), target in TRANSITIONS.items() if on is event}
+
+
 def is_final(state: State) -> bool:
     """Whether no recovery job needs to touch an attempt in `state`."""
     return state in FINAL_STATES
