@@ -88,6 +88,8 @@ host_journal = Table(
     CheckConstraint("amount_minor >= 0", name="ck_host_journal_amount"),
     Index("ix_host_journal_original", "original_id"),
     Index("ix_host_journal_wallet_order", "wallet_order", unique=True),
+    # The recovery job's question "which attempts are not final yet" (`host.recovery`).
+    Index("ix_host_journal_state", "state", "updated_at"),
 )
 
 host_terminal = Table(

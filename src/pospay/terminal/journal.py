@@ -171,11 +171,13 @@ def record_event(connection: Connection, attempt_id: int, event: Event, now: dat
 
 
 def store_receipt(
-    connection: Connection, attempt_id: int, copy: str, text: str, escpos: bytes, now: datetime
+    connection: Connection, attempt: Row[Any], copy: str, text: str, escpos: bytes, now: datetime
 ) -> int:
-    """Store an original receipt (reprint number 0); a second original violates a constraint."""
+    """Store an original receipt (reprint number 0) of `attempt`; a second original
+    violates a constraint."""
     values = {
-        "journal_id": attempt_id,
+        "journal_id": attempt.id,
+        "terminal_id": attempt.terminal_id,
         "copy": copy,
         "reprint_number": 0,
         "text": text,

@@ -192,8 +192,9 @@ def _queue_order(job: PrintJob) -> tuple[Any, ...]:
 
 
 # The queue is read before and after every attempt: one statement over the three
-# tables, built once, that reads no text and no ESC/POS. Each branch finds its rows by
-# the table's unprinted rows (a partial index on the receipts, which grow the most).
+# tables, built once, that reads no text and no ESC/POS. Each branch finds the
+# terminal's rows by an index, on the receipts (which grow the most) a partial one of
+# only the unprinted rows, so the cost follows the queue, not the journal.
 _TERMINAL: BindParameter[str] = bindparam("terminal_id")
 _PENDING = union_all(
     select(
@@ -208,7 +209,7 @@ _PENDING = union_all(
         terminal_receipt.c.print_interruptions,
     )
     .join(terminal_journal, terminal_journal.c.id == terminal_receipt.c.journal_id)
-    .where(terminal_journal.c.terminal_id == _TERMINAL, terminal_receipt.c.printed_at.is_(None)),
+    .where(terminal_receipt.c.terminal_id == _TERMINAL, terminal_receipt.c.printed_at.is_(None)),
     select(
         literal_column(f"'{Source.SLIP.value}'"),
         terminal_slip.c.id,

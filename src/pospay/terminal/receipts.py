@@ -95,7 +95,7 @@ def store_receipts(
         sealed = dataclasses.replace(receipt, seal=qr_payload(signed))
         receipt_id = journal.store_receipt(
             connection,
-            row.id,
+            row,
             receipt.copy.value,
             render_text(sealed, paper),
             render_escpos(sealed, paper),

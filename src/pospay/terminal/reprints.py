@@ -240,6 +240,7 @@ def _store_receipt_copies(
                 insert(terminal_receipt)
                 .values(
                     journal_id=attempt.id,
+                    terminal_id=attempt.terminal_id,
                     copy=copy.value,
                     reprint_number=number,
                     text=render_text(sealed, paper),

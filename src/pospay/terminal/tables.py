@@ -103,6 +103,8 @@ terminal_journal = Table(
     # A follow-up finds its original by voucher, and an original its follow-ups.
     Index("ix_terminal_journal_voucher", "terminal_id", "voucher"),
     Index("ix_terminal_journal_original", "original_id"),
+    # At every start the terminal looks for its attempts still in flight (`sent`, `unknown`).
+    Index("ix_terminal_journal_state", "terminal_id", "state"),
     Index("ix_terminal_journal_wallet_order", "wallet_order"),
 )
 
@@ -111,6 +113,9 @@ terminal_receipt = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("journal_id", Integer, ForeignKey("terminal_journal.id"), nullable=False),
+    # The attempt's terminal, kept here too so that the print queue finds a terminal's
+    # unprinted receipts by index without visiting every attempt the terminal made.
+    Column("terminal_id", String(8), nullable=False),
     Column("copy", String(16), nullable=False),
     # 0 is the original; a reprint gets the next number. One original per copy, by constraint.
     Column("reprint_number", Integer, nullable=False),
@@ -128,7 +133,7 @@ terminal_receipt = Table(
 # The print queue's question "what is left to print" stays cheap however long the journal.
 Index(
     "ix_terminal_receipt_unprinted",
-    terminal_receipt.c.journal_id,
+    terminal_receipt.c.terminal_id,
     sqlite_where=terminal_receipt.c.printed_at.is_(None),
     postgresql_where=terminal_receipt.c.printed_at.is_(None),
 )
@@ -151,6 +156,8 @@ terminal_reversal = Table(
     Column("last_error", Text, nullable=False, server_default=""),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # The queue sent before every transaction: a terminal's pending reversals.
+    Index("ix_terminal_reversal_state", "terminal_id", "state"),
 )
 
 terminal_operator = Table(

@@ -68,6 +68,8 @@ wallet_order = Table(
     Column("paid_at", UtcDateTime(), nullable=True),
     Column("refunded_minor", BigInteger, nullable=False, server_default="0"),
     UniqueConstraint("wallet", "merchant_id", "order_no", name="uq_wallet_order_number"),
+    # Orders still waiting or paying, which the clock moves on (`advance_due`).
+    Index("ix_wallet_order_status", "status"),
     # 0 only for an order number cancelled before any order came (a tombstone).
     CheckConstraint("amount_minor >= 0", name="ck_wallet_order_amount"),
     CheckConstraint(
