@@ -37,9 +37,9 @@ def _references_hold(
 def _enforce_references(connection: Connection, *, on: bool) -> None:
     """Set SQLite's foreign key enforcement, which it ignores inside a transaction: on
     the driver's connection, past the engine's BEGIN."""
-    connection.connection.driver_connection.execute(  # type: ignore[union-attr]
-        f"PRAGMA foreign_keys={'ON' if on else 'OFF'}"
-    )
+    driver = connection.connection.driver_connection
+    assert driver is not None, "an open connection has its driver's connection"
+    driver.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
 
 
 with engine.connect() as connection:
