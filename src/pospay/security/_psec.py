@@ -1,47 +1,18 @@
 """The one adapter between pospay and psec: every psec call pospay makes goes through here.
 
-psec 1.3 builds its ciphers with ``cryptography.hazmat.primitives.ciphers.algorithms.
-TripleDES``, which cryptography has moved to ``hazmat.decrepit`` and reaches through a
-module ``__getattr__`` that emits ``CryptographyDeprecationWarning`` ("TripleDES has been
-moved to cryptography.hazmat.decrepit..."). Tests run with warnings as errors, so each
-call below silences exactly that warning category, raised from psec's own modules, for
-the duration of the call and nothing else. TDES is what the link uses on purpose (the
-terminals it serves speak TDES); the warning is about where the class lives.
-
-`warnings.catch_warnings` swaps the process-wide filter list, and psec is called from the
-storage worker threads too, so the swap is serialised by a lock: two overlapping calls
-could otherwise restore each other's lists and let the warning through.
+Each call that builds a TDES cipher goes through `_tdes_warning.quiet`, which silences
+the deprecation warning psec 1.3 sets off by reaching cryptography's TripleDES through
+its old location (and nothing else).
 """
 
 from __future__ import annotations
-
-import threading
-import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import TypeVar
 
 import psec.des
 import psec.mac
 import psec.pin
 import psec.pinblock
-from cryptography.utils import CryptographyDeprecationWarning
 
-T = TypeVar("T")
-
-_FILTERS_LOCK = threading.Lock()
-
-
-@contextmanager
-def _psec_tdes() -> Iterator[None]:
-    with _FILTERS_LOCK, warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning, module=r"psec\.")
-        yield
-
-
-def _quiet(call: Callable[[], T]) -> T:
-    with _psec_tdes():
-        return call()
+from pospay.security._tdes_warning import quiet as _quiet
 
 
 def encrypt_ecb(key: bytes, data: bytes) -> bytes:

@@ -1,9 +1,8 @@
 """The one adapter between pospay and pyemv: every pyemv call pospay makes goes through here.
 
 pyemv 1.5 reaches ``cryptography``'s ``TripleDES`` through the deprecated location, like
-psec, so each call silences exactly ``CryptographyDeprecationWarning`` raised from pyemv's
-own modules, for the call only, under the same lock as `security._psec` (the filter list
-is process-wide, whichever library swaps it).
+psec, so each call goes through `_tdes_warning.quiet`, which silences exactly that
+warning.
 
 Cryptogram version: Visa CVN 10 — ICC master key by EMV option A, no session key (the
 ICC master key computes the cryptogram), ARQC by ISO/IEC 9797-1 MAC algorithm 3 with
@@ -12,31 +11,9 @@ zero padding over the terminal data and the CVR, ARPC by method 1.
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import TypeVar
-
 import pyemv.cvn
-from cryptography.utils import CryptographyDeprecationWarning
 
-from pospay.security._psec import _FILTERS_LOCK
-
-T = TypeVar("T")
-
-
-@contextmanager
-def _pyemv_tdes() -> Iterator[None]:
-    with _FILTERS_LOCK, warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", category=CryptographyDeprecationWarning, module=r"pyemv\."
-        )
-        yield
-
-
-def _quiet(call: Callable[[], T]) -> T:
-    with _pyemv_tdes():
-        return call()
+from pospay.security._tdes_warning import quiet as _quiet
 
 
 def visa_cvn10(imk_ac: bytes, pan: str, psn: str) -> pyemv.cvn.VisaCVN10:

@@ -79,16 +79,20 @@ def current_batch(connection: Connection, terminal_id: str) -> str:
     return f"{batch:06d}"
 
 
-_STATE = select(terminal_state).where(terminal_state.c.terminal_id == bindparam("b_terminal"))
-_SET_STATE = update(terminal_state).where(terminal_state.c.terminal_id == bindparam("b_terminal"))
+# Taking a number is one statement: the counter moves where it is stored and comes back
+# as it now is, so two writers (on PostgreSQL, two processes) never take the same one.
+_COUNTERS = terminal_state.c
+_TAKE = update(terminal_state).where(_COUNTERS.terminal_id == bindparam("b_terminal"))
+_TAKE_STAN = _TAKE.values(stan=_COUNTERS.stan % _WRAP + 1).returning(_COUNTERS.stan)
+_TAKE_NUMBERS = _TAKE.values(
+    stan=_COUNTERS.stan % _WRAP + 1, voucher=_COUNTERS.voucher % _WRAP + 1
+).returning(_COUNTERS.stan, _COUNTERS.voucher, _COUNTERS.batch)
 _INSERT_ATTEMPT = insert(terminal_journal).returning(*terminal_journal.c)
 
 
 def next_stan(connection: Connection, terminal_id: str) -> str:
     """Take the next STAN (for messages that are not attempts, such as sign-in)."""
-    state = _state(connection, terminal_id)
-    stan = state.stan % _WRAP + 1
-    connection.execute(_SET_STATE, {"b_terminal": terminal_id, "stan": stan})
+    stan = connection.execute(_TAKE_STAN, {"b_terminal": terminal_id}).scalar_one()
     return f"{stan:06d}"
 
 
@@ -102,18 +106,15 @@ def record_signed_in(connection: Connection, terminal_id: str, at: datetime) -> 
 
 def record_attempt(connection: Connection, record: AttemptRecord, now: datetime) -> Row[Any]:
     """Take STAN and voucher numbers and record the attempt as SENT, before it is sent."""
-    state = _state(connection, record.terminal_id)
-    stan = state.stan % _WRAP + 1
-    voucher = state.voucher % _WRAP + 1
-    connection.execute(
-        _SET_STATE, {"b_terminal": record.terminal_id, "stan": stan, "voucher": voucher}
-    )
+    stan, voucher, batch = connection.execute(
+        _TAKE_NUMBERS, {"b_terminal": record.terminal_id}
+    ).one()
     values = {
         "terminal_id": record.terminal_id,
         "local_ref": record.local_ref,
         "stan": f"{stan:06d}",
         "voucher": f"{voucher:06d}",
-        "batch": f"{state.batch:06d}",
+        "batch": f"{batch:06d}",
         "transmission_at": record.transmission_at,
         "kind": record.kind.value,
         "method": record.method.value,
@@ -231,10 +232,6 @@ def apply_to_original(connection: Connection, follow_up: Row[Any], now: datetime
     )
     if event is not None:
         record_event(connection, original.id, event, now)
-
-
-def _state(connection: Connection, terminal_id: str) -> Row[Any]:
-    return connection.execute(_STATE, {"b_terminal": terminal_id}).one()
 
 
 def _emv_columns(emv: IccData | None) -> dict[str, Any]:
