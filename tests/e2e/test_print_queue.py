@@ -269,3 +269,41 @@ async def test_a_job_printed_since_the_queue_was_read_is_not_printed_again(
             assert await terminal.pending_receipts() == []
     assert printer.names == [f"{outcome.voucher}-customer"]
     assert printer.beaten == f"{outcome.voucher}-merchant"
+
+
+class PrinterThatReadsTheMarks(RecordingPrinter):
+    """Before each job comes out, reads which receipts are started and not yet printed."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__()
+        self._engine = engine
+        self.unfinished: list[list[int]] = []
+
+    def print_job(self, name: str, escpos: bytes, text: str) -> None:
+        r = terminal_receipt.c
+        with self._engine.connect() as connection:
+            started = connection.execute(
+                select(r.id).where(r.print_started_at.is_not(None), r.printed_at.is_(None))
+            )
+            self.unfinished.append([row.id for row in started])
+        super().print_job(name, escpos, text)
+
+
+async def test_each_job_is_marked_printed_before_the_next_goes_to_the_printer(
+    database: Database, tmp_path: Path
+) -> None:
+    async with host_node(database, tmp_path / "keys") as host:
+        printer = PrinterThatReadsTheMarks(host.host_engine)
+        async with terminal_node(database, host, printer) as terminal:
+            assert await terminal.sign_in() == "00"
+            await terminal.sale(READ, Money(1250, "CNY"))
+            await terminal.sale(READ, Money(3300, "CNY"))
+        with host.host_engine.connect() as connection:
+            r = terminal_receipt.c
+            rows = connection.execute(
+                select(r.id, r.printed_at.is_not(None)).order_by(r.created_at, r.id)
+            ).all()
+    # Two sales, two copies each: every job the printer got was the only one started and
+    # not marked printed, so the one before it was marked first; all four end printed.
+    assert printer.unfinished == [[row.id] for row in rows]
+    assert [printed for _id, printed in rows] == [True] * 4

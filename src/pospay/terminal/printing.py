@@ -144,8 +144,15 @@ class ReceiptSpooler:
                 lambda connection: pending_jobs(connection, terminal_id)
             )
             printed: list[tuple[Source, int]] = []
+            # The job that came out of the printer last: its printed mark is stored in
+            # the unit that starts the next job, so it is durable before the next job
+            # goes to the printer, at one unit per job instead of two.
+            came_out: PrintJob | None = None
             for position, job in enumerate(jobs):
-                stored = await self._committer.run(_starter(job, self._clock.now()))
+                stored = await self._committer.run(_starter(job, self._clock.now(), came_out))
+                if came_out is not None:
+                    printed.append(came_out.key)
+                    came_out = None
                 if stored is None:
                     continue  # printed since the queue was read (another process)
                 name, text, escpos = _what_to_print(job, *stored)
@@ -156,8 +163,10 @@ class ReceiptSpooler:
                     left = tuple(waiting.key for waiting in jobs[position:])
                     self._stopped(job, len(left), fault)
                     return DrainResult(fault.reason, tuple(printed), left)
-                await self._committer.run(_marker(job, self._clock.now()))
-                printed.append(job.key)
+                came_out = job
+            if came_out is not None:
+                await self._committer.run(_marker(came_out, self._clock.now()))
+                printed.append(came_out.key)
             if self._stopped_by is not None:
                 log.info(
                     "print queue clear again after %s: %d printed", self._stopped_by, len(printed)
@@ -310,13 +319,17 @@ def _what_to_print(job: PrintJob, text: str | None, escpos: bytes) -> tuple[str,
 
 
 def _starter(
-    job: PrintJob, at: datetime
+    job: PrintJob, at: datetime, came_out: PrintJob | None = None
 ) -> Callable[[Connection], tuple[str | None, bytes] | None]:
-    """Mark the job started (a job found cut off counts its interruption first) and read
-    what it prints; None when it was printed since the queue was read."""
+    """Mark `came_out` (the job printed just before) printed, then mark the job started
+    (a job found cut off counts its interruption first) and read what it prints; None
+    when it was printed since the queue was read."""
     cut_off = 1 if job.cut_off else 0
+    mark = None if came_out is None else _marker(came_out, at)
 
     def start(connection: Connection) -> tuple[str | None, bytes] | None:
+        if mark is not None:
+            mark(connection)
         row = connection.execute(
             _START[job.source], {"b_id": job.row_id, "b_cut_off": cut_off, "print_started_at": at}
         ).first()
