@@ -5,7 +5,8 @@ One fault rate P scales every site. A site is a point where the real world can f
 print); each has a weight, chosen so that at P = 0.2 about ten faults strike per hundred
 attempts (a partition, a crash or a broken printer then disturbs every attempt that meets
 it while it lasts). Every fault kind is drawn hundreds of times per 100,000 attempts
-(290 times the rarest), and `crash_scale` makes the crashes more frequent still. Every
+(the rarest, a wallet crash, over 250 times), and `crash_scale` makes the crashes more
+frequent still. Every
 draw comes from the one seeded generator, in the order the simulated world asks, so a
 seed fixes the whole history of faults.
 """
