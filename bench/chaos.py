@@ -6,6 +6,12 @@ processes (--workers, default one per shard and core), and writes one JSON objec
 run's report is the same as `pospay chaos --json` gives; the timing lives only here,
 because the report itself must not depend on the machine.
 
+The machine's own speed is not constant (a shared virtual machine was measured 40%
+slower one hour than the next on the same code), so each run is bracketed by a fixed
+reference run (seed 1, 300 transactions, 4 terminals, one shard, in this process), timed
+before and after: its CPU milliseconds per attempt say how fast the machine was then, and
+runs from different days compare through them.
+
     python bench/chaos.py --transactions 2000 10000 --fault-rate 0.2
 """
 
@@ -46,10 +52,22 @@ def _cpu_seconds() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
+_REFERENCE = ChaosConfig(1, 300, 0.2, 4)
+
+
+def _reference_ms_per_attempt() -> float:
+    """CPU milliseconds per attempt of the fixed reference run: the machine's speed now."""
+    cpu = time.process_time()
+    attempts: int = run_chaos(_REFERENCE, workers=1).as_json()["attempts"]
+    return round(1000 * (time.process_time() - cpu) / attempts, 2)
+
+
 def _run(config: ChaosConfig, workers: int | None) -> dict[str, Any]:
+    reference_before = _reference_ms_per_attempt()
     wall, cpu = time.perf_counter(), _cpu_seconds()
     report = run_chaos(config, workers=workers)
     wall, cpu = time.perf_counter() - wall, _cpu_seconds() - cpu
+    reference_after = _reference_ms_per_attempt()
     data = report.as_json()
     return {
         "transactions": config.transactions,
@@ -66,6 +84,8 @@ def _run(config: ChaosConfig, workers: int | None) -> dict[str, Any]:
         "cpu_seconds": round(cpu, 1),
         "attempts_per_cpu_second": round(data["attempts"] / cpu, 1),
         "attempts_per_wall_second": round(data["attempts"] / wall, 1),
+        "cpu_ms_per_attempt": round(1000 * cpu / data["attempts"], 2),
+        "reference_cpu_ms_per_attempt": [reference_before, reference_after],
         "faults": data["faults"],
         "virtual_seconds": data["virtual_seconds"],
     }
@@ -75,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = _arguments(argv)
     logging.getLogger("pospay").setLevel(logging.CRITICAL)
     runs = []
+    _reference_ms_per_attempt()  # once before timing it: what the first run imports
     for transactions in arguments.transactions:
         config = ChaosConfig(
             arguments.seed,

@@ -99,6 +99,12 @@ def _wrapped(text: str, width: int, measure: Measure) -> tuple[str, ...]:
             if line:
                 lines.append(line)
             line, used = "", 0
+            if piece.isascii():  # a column a character, in either measure: cut in slices
+                while len(piece) > width:
+                    lines.append(piece[:width])
+                    piece = piece[width:]
+                line, used = piece, len(piece)
+                continue
             for char in piece:  # one character at a time: cuts a piece wider than a line
                 columns = measure(char)
                 if used + columns > width:
