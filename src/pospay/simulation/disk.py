@@ -54,7 +54,7 @@ class SimulatedDisk:
     def __init__(self, engine: Engine, node: Node, faults: FaultPlan, site: Site) -> None:
         self._connection = engine.connect()
         # BEGIN goes to the driver directly: through SQLAlchemy it is a statement to
-        # prepare and a result to build, on each of the ten units an attempt takes.
+        # prepare and a result to build, on each of the nine or so units of an attempt.
         # `Connection.begin` then only opens SQLAlchemy's side (the driver is in
         # autocommit mode, so it sends nothing), whose commit or rollback ends both.
         driver = self._connection.connection.driver_connection

@@ -6,9 +6,8 @@ print); each has a weight, chosen so that at P = 0.2 about ten faults strike per
 attempts (a partition, a crash or a broken printer then disturbs every attempt that meets
 it while it lasts). Every fault kind is drawn hundreds of times per 100,000 attempts
 (the rarest, a wallet crash, over 250 times), and `crash_scale` makes the crashes more
-frequent still. Every
-draw comes from the one seeded generator, in the order the simulated world asks, so a
-seed fixes the whole history of faults.
+frequent still. Every draw comes from the one seeded generator, in the order the
+simulated world asks, so a seed fixes the whole history of faults.
 """
 
 from __future__ import annotations
