@@ -6,11 +6,11 @@ processes (--workers, default one per shard and core), and writes one JSON objec
 run's report is the same as `pospay chaos --json` gives; the timing lives only here,
 because the report itself must not depend on the machine.
 
-The machine's own speed is not constant (a shared virtual machine was measured 40%
-slower one hour than the next on the same code), so each run is bracketed by a fixed
-reference run (seed 1, 300 transactions, 4 terminals, one shard, in this process), timed
-before and after: its CPU milliseconds per attempt say how fast the machine was then, and
-runs from different days compare through them.
+The machine's own speed is not constant (on a shared virtual machine the 100,000-attempt
+run took 510 s one hour and 290 s the next, on the same code), so each run is bracketed
+by a fixed reference run (seed 1, 300 transactions, 4 terminals, one shard, in this
+process), timed before and after: its CPU milliseconds per attempt say roughly how fast
+the machine was then, and runs from different days compare through them.
 
     python bench/chaos.py --transactions 2000 10000 --fault-rate 0.2
 """
