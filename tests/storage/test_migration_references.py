@@ -37,7 +37,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError
+    op.execute("DELETE FROM terminal_receipt_document WHERE receipt_id = 424242")
 """
 
 
