@@ -1,6 +1,6 @@
 """The one adapter between pospay and psec: every psec call pospay makes goes through here.
 
-Each call that builds a TDES cipher goes through `_tdes_warning.quiet`, which silences
+Each call that builds a TDES cipher goes through `_tdes.quiet`, which silences
 the deprecation warning psec 1.3 sets off by reaching cryptography's TripleDES through
 its old location (and nothing else).
 """
@@ -12,7 +12,7 @@ import psec.mac
 import psec.pin
 import psec.pinblock
 
-from pospay.security._tdes_warning import quiet as _quiet
+from pospay.security._tdes import quiet as _quiet
 
 
 def encrypt_ecb(key: bytes, data: bytes) -> bytes:

@@ -1,7 +1,7 @@
 """The one adapter between pospay and pyemv: every pyemv call pospay makes goes through here.
 
 pyemv 1.5 reaches ``cryptography``'s ``TripleDES`` through the deprecated location, like
-psec, so each call goes through `_tdes_warning.quiet`, which silences exactly that
+psec, so each call goes through `_tdes.quiet`, which silences exactly that
 warning.
 
 Cryptogram version: Visa CVN 10 — ICC master key by EMV option A, no session key (the
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pyemv.cvn
 
-from pospay.security._tdes_warning import quiet as _quiet
+from pospay.security._tdes import quiet as _quiet
 
 
 def visa_cvn10(imk_ac: bytes, pan: str, psn: str) -> pyemv.cvn.VisaCVN10:
