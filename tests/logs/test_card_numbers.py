@@ -40,10 +40,10 @@ def log() -> Iterator[tuple[logging.Logger, io.StringIO]]:
         (f"track {PAN}=3012", f"track {MASKED}=3012"),
         ("6212 3456 0000 0012", MASKED),
         ("6212-3456-0000-0012", MASKED),
-        ("4000200000000017", "400020******0017"),  # Luhn-invalid: still a card number
-        ("1234567890123", "123456***0123"),  # 13 digits
-        ("1234567890123456789", "123456*********6789"),  # 19 digits
-        ("130012345678901234", "130012********1234"),  # a wallet's payment code
+        ("1234567890128", "123456***0128"),  # 13 digits
+        ("1234567890123456785", "123456*********6785"),  # 19 digits
+        ("4000200000000017", None),  # fails the Luhn check: not a card number
+        ("merchant 898310048160002", None),  # a card number's length, not its check digit
         ("STAN 000002, RRN 612345678901, amount 000000001250", None),
         ("trade no 4200001234202612081234567890", None),  # 28 digits: no card number
         ("123456789012", None),  # 12 digits

@@ -3,11 +3,12 @@
 pospay never passes a full card number to a logger on purpose; this is the net under
 that rule, for the number that arrives inside an exception message, a peer's garbage
 or a third-party library's log line. A *card-number-like run* is 13 to 19 digits,
-optionally grouped by single spaces or hyphens, with no digit right before or after it:
-the length of every PAN (ISO/IEC 7812) and of the wallets' 16- to 24-digit payment
-codes' bearer part. Luhn is not asked: a mistyped card number is still card data. Such
-a run keeps its first 6 and last 4 digits, the rest become ``*`` — as much as a
-merchant copy shows.
+optionally grouped by single spaces or hyphens, with no digit right before or after it,
+that passes the Luhn check: the length and check digit of every PAN (ISO/IEC 7812), as
+data-loss scanners recognise card numbers. The check keeps the other long numbers of a
+payment system readable (a 15-digit merchant number is a card number's length; nine in
+ten fail the check). Such a run keeps its first 6 and last 4 digits, the rest become
+``*`` — as much as a merchant copy shows.
 
 The scrubbing runs in the log record factory, so it covers every logger and handler of
 the process, including those configured after it is installed; a record is rendered
@@ -21,6 +22,8 @@ import logging
 import re
 from typing import Any
 
+from pospay.cards.pan import luhn_valid
+
 _RUN = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
 _SEPARATORS = re.compile(r"[ -]")
 
@@ -32,14 +35,16 @@ def mask_card_numbers(text: str) -> str:
     'card 621234******0012 declined'
     >>> mask_card_numbers("track 6212345600000012D30121011234")
     'track 621234******0012D30121011234'
-    >>> mask_card_numbers("STAN 000002, RRN 612345678901")
-    'STAN 000002, RRN 612345678901'
+    >>> mask_card_numbers("merchant 898310048160002, RRN 612345678901")
+    'merchant 898310048160002, RRN 612345678901'
     """
     return _RUN.sub(_masked, text)
 
 
 def _masked(match: re.Match[str]) -> str:
     digits = _SEPARATORS.sub("", match.group())
+    if not luhn_valid(digits):
+        return match.group()
     return digits[:6] + "*" * (len(digits) - 10) + digits[-4:]
 
 
