@@ -8,7 +8,7 @@ import pytest
 
 from pospay.errors import InvalidAmount
 from pospay.money import Money
-from pospay.qr import MerchantAccount, VerdictKind, build_payload, check, unreadable
+from pospay.qr import MerchantAccount, NoteKind, VerdictKind, build_payload, check, unreadable
 from pospay.qr.emvco import crc_of
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -72,15 +72,39 @@ def test_crc_mismatch_names_expected_and_found() -> None:
     assert wrong in verdict.message_zh
 
 
-def test_lowercase_crc() -> None:
+def with_letter_in_crc() -> str:
     body = BODY
     while not any(c.isalpha() for c in crc_of(body + "6304")):
         body = body.replace("T0001-000042", "T0001-000043")  # a CRC with a letter in it
-    payload = sealed(body)
-    verdict = check(payload[:-4] + payload[-4:].lower())
-    assert verdict.kind is VerdictKind.LOWERCASE_CRC
-    assert verdict.details["expected"] == payload[-4:]
-    assert not verdict.usable
+    return sealed(body)
+
+
+def test_lowercase_crc_that_holds_is_usable_with_a_note() -> None:
+    payload = with_letter_in_crc()
+    lower = payload[-4:].lower()
+    verdict = check(payload[:-4] + lower, amount=SALE, now=NOW)
+    assert verdict.usable, verdict.message_en
+    assert [note.kind for note in verdict.notes] == [NoteKind.LOWERCASE_CRC]
+    assert lower in verdict.notes[0].message_en
+    assert payload[-4:] in verdict.notes[0].message_zh
+    assert verdict.summary["crc"] == lower
+    assert check(payload, amount=SALE, now=NOW).notes == ()
+
+
+def test_lowercase_crc_note_stays_on_a_later_fault() -> None:
+    payload = with_letter_in_crc()
+    verdict = check(payload[:-4] + payload[-4:].lower(), amount=Money(1350, "CNY"), now=NOW)
+    assert verdict.kind is VerdictKind.AMOUNT_MISMATCH
+    assert [note.kind for note in verdict.notes] == [NoteKind.LOWERCASE_CRC]
+
+
+def test_lowercase_crc_that_does_not_hold_is_a_mismatch() -> None:
+    payload = with_letter_in_crc()
+    wrong = crc_of(payload[:-4].replace("12.50", "12.60")).lower()
+    verdict = check(payload[:-4] + wrong)
+    assert verdict.kind is VerdictKind.CRC_MISMATCH
+    assert verdict.details == {"expected": payload[-4:], "found": wrong}
+    assert verdict.notes == ()
 
 
 def test_changed_content_is_a_crc_mismatch() -> None:
@@ -160,11 +184,23 @@ def test_amount_different_from_the_sale() -> None:
     assert "13.50" in verdict.message_zh
 
 
-def test_a_code_without_amount_does_not_match_a_sale() -> None:
+def test_a_dynamic_code_without_amount_does_not_match_a_sale() -> None:
     verdict = check(sealed(without("54")), amount=SALE)
     assert verdict.kind is VerdictKind.AMOUNT_MISMATCH
     assert verdict.details["found"] == "none"
     assert check(sealed(without("54"))).usable
+
+
+def test_a_static_code_without_amount_fits_any_sale_in_its_currency() -> None:
+    static = sealed(without("54").replace("010212", "010211"))
+    verdict = check(static, amount=Money(98765, "CNY"), now=NOW)
+    assert verdict.usable, verdict.message_en
+    assert "CNY 987.65" in verdict.message_en
+    assert "付款人输入" in verdict.message_zh
+    assert check(static, amount=Money(98765, "USD")).kind is VerdictKind.CURRENCY_MISMATCH
+    assert check(sealed(BODY.replace("010212", "010211")), amount=Money(1, "CNY")).kind is (
+        VerdictKind.AMOUNT_MISMATCH  # a static code with an amount asks for that amount
+    )
 
 
 def test_expired_at_and_after_its_expiry_only() -> None:

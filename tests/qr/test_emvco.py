@@ -13,6 +13,7 @@ from pospay.errors import BadInput
 from pospay.money import Money
 from pospay.qr import (
     MerchantAccount,
+    NoteKind,
     PayloadStructureError,
     VerdictKind,
     build_payload,
@@ -102,6 +103,20 @@ def test_structure_errors_say_where(text: str, position: int, phrase: str) -> No
     assert phrase in str(caught.value)
 
 
+@pytest.mark.parametrize("tag", ["80", "91", "99"])
+def test_an_unreserved_id_may_hold_a_plain_value(tag: str) -> None:
+    fields = parse_payload(f"000201010212{tag}0201")
+    assert (fields[-1].tag, fields[-1].value, fields[-1].children) == (tag, "01", ())
+    nested = parse_payload(f"000201{tag}0800040000")
+    assert [(c.tag, c.value) for c in nested[-1].children] == [("00", "0000")]
+
+
+@pytest.mark.parametrize("tag", ["26", "51", "62", "64"])
+def test_a_reserved_template_must_hold_fields(tag: str) -> None:
+    with pytest.raises(PayloadStructureError, match="left over"):
+        parse_payload(f"000201010212{tag}0201")
+
+
 CURRENCIES = st.sampled_from(["CNY", "JPY", "KWD", "USD", "SGD", "HKD"])
 TEXT = st.text(alphabet=string.ascii_letters + string.digits + " -.&", min_size=1)
 
@@ -152,11 +167,14 @@ def test_any_single_character_change_is_caught(data: st.DataObject) -> None:
     )
     changed = payload[:position] + replacement + payload[position + 1 :]
     verdict = check(changed, now=NOW)
+    if changed.upper() == payload:  # a CRC letter in lower case: hex still, as wallets read it
+        assert verdict.usable, verdict.message_en
+        assert [note.kind for note in verdict.notes] == [NoteKind.LOWERCASE_CRC]
+        return
     assert not verdict.usable, (position, replacement)
     assert verdict.kind in {
         VerdictKind.NOT_EMVCO,
         VerdictKind.CRC_MISMATCH,
-        VerdictKind.LOWERCASE_CRC,
         VerdictKind.BAD_LENGTH,
         VerdictKind.MISSING_TAG,
     }

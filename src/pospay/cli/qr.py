@@ -147,6 +147,9 @@ def _show(verdict: Verdict, source: str, as_json: bool) -> None:
             "source": source,
             "message": {"zh": verdict.message_zh, "en": verdict.message_en},
             "details": verdict.details,
+            "notes": [
+                {"kind": str(n.kind), "zh": n.message_zh, "en": n.message_en} for n in verdict.notes
+            ],
             "fields": verdict.summary,
             "tlv": [_field_json(f) for f in verdict.fields],
         }
@@ -154,6 +157,9 @@ def _show(verdict: Verdict, source: str, as_json: bool) -> None:
         return
     typer.echo(f"{verdict.kind}: {verdict.message_zh}")
     typer.echo(f"{' ' * len(verdict.kind)}  {verdict.message_en}")
+    for note in verdict.notes:
+        label = f"  note {note.kind}: "
+        typer.echo(f"{label}{note.message_zh}\n{' ' * len(label)}{note.message_en}")
     for name, value in (verdict.details | verdict.summary).items():
         typer.echo(f"  {name}: {value}")
 

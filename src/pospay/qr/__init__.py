@@ -2,7 +2,7 @@
 payment codes (`customer_codes`) and the cashier's diagnosis of either (`diagnosis`)."""
 
 from pospay.qr.customer_codes import CustomerCode, Refusal, Wallet, classify
-from pospay.qr.diagnosis import Verdict, VerdictKind, check, unreadable
+from pospay.qr.diagnosis import Note, NoteKind, Verdict, VerdictKind, check, unreadable
 from pospay.qr.emvco import (
     Field,
     MerchantAccount,
@@ -16,6 +16,8 @@ __all__ = [
     "CustomerCode",
     "Field",
     "MerchantAccount",
+    "Note",
+    "NoteKind",
     "PayloadStructureError",
     "Refusal",
     "Verdict",

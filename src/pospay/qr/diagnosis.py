@@ -3,15 +3,18 @@
 `check` looks at a code in the order a reader would trust it: is it an EMVCo payload (or a
 customer's payment code) at all; does its CRC hold (a wrong CRC means the text was damaged
 or edited, and every later complaint would be a symptom); can its fields be read; are the
-mandatory fields there and well formed; does it ask for the sale's currency and amount;
-has it expired. The first fault found is the verdict. It does no I/O: the clock (`now`) is
-passed in, and without it expiry is not judged.
+mandatory fields there and well formed; does it ask for the sale's currency and amount (a
+static code without an amount lets the payer type it, so it fits any amount); has it
+expired, by the expiry field of any scheme `pospay.qr.expiry` knows. The first fault found
+is the verdict. What is odd but harmless (a CRC that holds written in lower case, as
+Fonepay writes it: wallets read hex either way) is a note on the verdict, not a fault. It
+does no I/O: the clock (`now`) is passed in, and without it expiry is not judged.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -21,6 +24,7 @@ from pospay.money import Money, currency_exponent, currency_numeric
 from pospay.money.amount import currency_from_numeric
 from pospay.qr import emvco
 from pospay.qr.customer_codes import WALLET_EN, WALLET_ZH, CustomerCode, classify
+from pospay.qr.expiry import Expiry, ExpiryFieldError, expiries
 
 
 class VerdictKind(StrEnum):
@@ -29,7 +33,6 @@ class VerdictKind(StrEnum):
     NOT_EMVCO = "not_emvco"
     BAD_LENGTH = "bad_length"
     CRC_MISMATCH = "crc_mismatch"
-    LOWERCASE_CRC = "lowercase_crc"
     MISSING_TAG = "missing_tag"
     BAD_VALUE = "bad_value"
     CURRENCY_MISMATCH = "currency_mismatch"
@@ -39,11 +42,24 @@ class VerdictKind(StrEnum):
     BAD_CUSTOMER_CODE = "bad_customer_code"
 
 
+class NoteKind(StrEnum):
+    LOWERCASE_CRC = "lowercase_crc"
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """Something odd about a code that does not decide the verdict, in both languages."""
+
+    kind: NoteKind
+    message_zh: str
+    message_en: str
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """The answer: `kind`, the cashier's sentence in Chinese and English, the facts behind it
-    (`details`: expected/found/tag/position as text) and, when the code could be read, its
-    fields (`summary` by name; `fields` as parsed)."""
+    (`details`: expected/found/tag/position as text), when the code could be read its fields
+    (`summary` by name; `fields` as parsed), and `notes` on what is odd but not at fault."""
 
     kind: VerdictKind
     message_zh: str
@@ -52,6 +68,7 @@ class Verdict:
     summary: dict[str, str] = field(default_factory=dict)
     fields: tuple[emvco.Field, ...] = ()
     customer_code: CustomerCode | None = None
+    notes: tuple[Note, ...] = ()
 
     @property
     def usable(self) -> bool:
@@ -85,6 +102,7 @@ def already_used(verdict: Verdict, voucher: str, state: str) -> Verdict:
         {"voucher": voucher, "state": state, "reference": verdict.summary.get("reference", "")},
         verdict.summary,
         verdict.fields,
+        notes=verdict.notes,
     )
 
 
@@ -125,16 +143,19 @@ def check(
     fault = _crc_fault(text)
     if fault is not None:
         return fault
+    notes = _crc_notes(text)
     try:
         fields = emvco.parse_payload(text)
     except emvco.PayloadStructureError as error:
-        return Verdict(
+        verdict = Verdict(
             VerdictKind.BAD_LENGTH,
             "二维码数据长度有误，内容不完整或被改动",
             f"The code's length is wrong: {error}. The code is cut short or altered.",
             {"position": str(error.pos), "reason": str(error)} | _tag(error.tag),
         )
-    return _judge(fields, amount, wanted_currency, now)
+    else:
+        verdict = _judge(fields, amount, wanted_currency, now)
+    return replace(verdict, notes=notes) if notes else verdict
 
 
 def _customer(text: str) -> Verdict:
@@ -156,26 +177,33 @@ def _customer(text: str) -> Verdict:
 
 
 def _crc_fault(text: str) -> Verdict | None:
-    """Tag 63 is the last 8 characters; its fault, or None when it holds (or is absent)."""
+    """Tag 63 is the last 8 characters; its fault, or None when it holds (in either case, as
+    hex is read) or is absent."""
     if text[-8:-4] != emvco.CRC + "04":
         return None  # no CRC at the end: the structure check names what is wrong
     found, expected = text[-4:], emvco.crc_of(text[:-4])
-    if found == expected:
-        return None
-    details = {"expected": expected, "found": found}
     if found.upper() == expected:
-        return Verdict(
-            VerdictKind.LOWERCASE_CRC,
-            f"校验码用了小写字母（{found}），应为大写 {expected}，很多钱包会拒绝",
-            f"The CRC is right but written in lower case ({found}, should be {expected}); "
-            "many wallets refuse it.",
-            details,
-        )
+        return None
     return Verdict(
         VerdictKind.CRC_MISMATCH,
         f"校验码不符：应为 {expected}，实际为 {found}，二维码内容已损坏或被改动",
         f"CRC mismatch: expected {expected}, found {found}. The code is damaged or altered.",
-        details,
+        {"expected": expected, "found": found},
+    )
+
+
+def _crc_notes(text: str) -> tuple[Note, ...]:
+    """The note for a CRC that holds but is not written in upper case, as EMVCo writes it."""
+    found = text[-4:]
+    if text[-8:-4] != emvco.CRC + "04" or found == found.upper():
+        return ()
+    return (
+        Note(
+            NoteKind.LOWERCASE_CRC,
+            f"校验码 {found} 用了小写字母（规范为大写 {found.upper()}），校验无误，钱包照常接受",
+            f"The CRC {found} is written in lower case (EMVCo writes {found.upper()}); "
+            "it holds, and wallets accept it.",
+        ),
     )
 
 
@@ -204,8 +232,8 @@ def _judge(
     except _BadValue as error:
         return Verdict(
             VerdictKind.BAD_VALUE,
-            f"二维码字段 {error.tag}（{emvco.TAG_NAMES_ZH.get(error.tag, '')}）格式错误",
-            f"Field {error.tag} ({emvco.TAG_NAMES.get(error.tag, 'field')}) is malformed: {error}.",
+            f"二维码字段 {error.tag}{f'（{error.name_zh}）' if error.name_zh else ' '}格式错误",
+            f"Field {error.tag}{f' ({error.name})' if error.name else ''} is malformed: {error}.",
             {"tag": error.tag, "found": error.found},
         )
     code_currency = summary["currency"]
@@ -219,7 +247,8 @@ def _judge(
             summary,
             fields,
         )
-    if amount is not None and code_amount != amount:
+    payer_types_amount = code_amount is None and summary.get("initiation") == "static"
+    if amount is not None and code_amount != amount and not payer_types_amount:
         found = str(code_amount) if code_amount is not None else "none"
         return Verdict(
             VerdictKind.AMOUNT_MISMATCH,
@@ -229,23 +258,30 @@ def _judge(
             summary,
             fields,
         )
-    if now is not None and expiry is not None and now >= expiry:
+    if now is not None and expiry is not None and now >= expiry.at:
+        at = summary["expires_at"]
         return Verdict(
             VerdictKind.EXPIRED,
-            f"二维码已过期（{summary['expires_at']}），请重新生成",
-            f"The code expired at {summary['expires_at']}; show a new one.",
-            {"expires_at": summary["expires_at"], "now": now.astimezone(UTC).isoformat()},
+            f"二维码已过期：{expiry.scheme} 有效期（字段 {expiry.field}）截至 {at}，请重新生成",
+            f"The code expired at {at} (its {expiry.scheme} expiry, field {expiry.field}); "
+            "show a new one.",
+            {
+                "expires_at": at,
+                "scheme": expiry.scheme,
+                "field": expiry.field,
+                "now": now.astimezone(UTC).isoformat(),
+            },
             summary,
             fields,
         )
-    return Verdict(
-        VerdictKind.USABLE,
-        f"可以使用：{summary['merchant_name']} {summary.get('amount', summary['currency'])}",
-        f"Usable: {summary['merchant_name']}, {summary.get('amount', 'amount typed by payer')}.",
-        {},
-        summary,
-        fields,
-    )
+    name = summary["merchant_name"]
+    if code_amount is not None:
+        zh, en = f"可以使用：{name} {code_amount}", f"Usable: {name}, {code_amount}."
+    else:
+        typed = amount if amount is not None else summary["currency"]
+        zh = f"可以使用：{name}，金额由付款人输入（{typed}）"
+        en = f"Usable: {name}, amount typed by payer ({typed})."
+    return Verdict(VerdictKind.USABLE, zh, en, {}, summary, fields)
 
 
 def _missing(tag: str, name: str, name_zh: str) -> Verdict:
@@ -262,16 +298,21 @@ def _tag(tag: str | None) -> dict[str, str]:
 
 
 class _BadValue(Exception):
-    def __init__(self, tag: str, found: str, why: str) -> None:
+    def __init__(
+        self, tag: str, found: str, why: str, name: str | None = None, name_zh: str | None = None
+    ) -> None:
         super().__init__(why)
         self.tag = tag
         self.found = found
+        self.name = name or emvco.TAG_NAMES.get(tag)
+        self.name_zh = name_zh or emvco.TAG_NAMES_ZH.get(tag)
 
 
 def _read_values(
     by_tag: dict[str, emvco.Field],
-) -> tuple[dict[str, str], Money | None, datetime | None]:
-    """The named fields, the amount and the expiry, or `_BadValue` for the first bad one."""
+) -> tuple[dict[str, str], Money | None, Expiry | None]:
+    """The named fields, the amount and the earliest expiry, or `_BadValue` for the first
+    bad one."""
 
     def value(tag: str) -> str:
         return by_tag[tag].value
@@ -314,9 +355,15 @@ def _read_values(
     reference = additional.child(emvco.REFERENCE_LABEL) if additional else None
     if reference is not None:
         summary["reference"] = reference
-    expiry = _expiry(by_tag.get(emvco.POSPAY_TEMPLATE))
+    try:
+        expiry = min(expiries(by_tag.values()), key=lambda e: e.at, default=None)
+    except ExpiryFieldError as error:
+        raise _BadValue(
+            error.tag, error.found, error.why, f"{error.scheme} expiry", f"{error.scheme} 有效期"
+        ) from None
     if expiry is not None:
-        summary["expires_at"] = expiry.isoformat()
+        summary["expires_at"] = expiry.at.isoformat()
+        summary["expiry_field"] = f"{expiry.scheme} {expiry.field}"
     summary["crc"] = value(emvco.CRC)
     return summary, amount, expiry
 
@@ -330,17 +377,3 @@ def _amount(text: str, currency: str) -> Money:
     if scaled <= 0:
         raise _BadValue(emvco.AMOUNT, text, "not a positive amount")
     return Money(int(scaled), currency)
-
-
-def _expiry(pospay: emvco.Field | None) -> datetime | None:
-    if pospay is None or pospay.child("00") != emvco.POSPAY_GUI:
-        return None
-    text = pospay.child(emvco.EXPIRY)
-    if text is None:
-        return None
-    try:
-        if not re.fullmatch(r"[0-9]{14}", text):
-            raise ValueError(text)
-        return datetime.strptime(text, emvco.EXPIRY_FORMAT).replace(tzinfo=UTC)
-    except ValueError:
-        raise _BadValue(emvco.POSPAY_TEMPLATE, text, "expiry is not YYYYMMDDhhmmss") from None

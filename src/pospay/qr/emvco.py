@@ -3,9 +3,12 @@
 A payload is a run of fields, each a 2-digit id, a 2-digit length (in characters) and the
 value. Some ids hold templates, whose value is itself such a run: 26–51 (merchant account
 information), 62 (additional data), 64 (merchant information in another language) and
-80–99 (unreserved templates). The last field is always 63, length 04: the CRC-16/CCITT-FALSE
-(polynomial 0x1021, initial value 0xFFFF, no reflection, no final XOR) of the payload's
-UTF-8 bytes up to and including "6304", as four upper-case hex digits.
+80–99 (unreserved templates). The unreserved ids belong to the scheme that made the code,
+and some put a plain value there (QPay's codes end `8002` `01`), so a value of 80–99 that
+is not a run of fields is kept as a plain field rather than refused. The last field is
+always 63, length 04: the CRC-16/CCITT-FALSE (polynomial 0x1021, initial value 0xFFFF, no
+reflection, no final XOR) of the payload's UTF-8 bytes up to and including "6304", as four
+hex digits, upper case as EMVCo writes them (wallets read lower case too).
 
 >>> crc16_ccitt_false(b"123456789") == 0x29B1
 True
@@ -14,7 +17,8 @@ True
 
 Our dynamic QR carries its expiry in unreserved template 80, whose globally unique
 identifier (sub-id 00) is `POSPAY_GUI` and whose sub-id 01 is the expiry instant in UTC as
-`YYYYMMDDhhmmss` (see `build_payload`).
+`YYYYMMDDhhmmss` (see `build_payload`); a template 80 with any other sub-id 00 is another
+scheme's (`pospay.qr.expiry` reads the expiries of the schemes it knows).
 """
 
 from __future__ import annotations
@@ -63,7 +67,6 @@ TAG_NAMES: dict[str, str] = {
     ADDITIONAL_DATA: "additional data",
     CRC: "CRC",
     "64": "merchant information, alternate language",
-    POSPAY_TEMPLATE: "pospay expiry template",
 }
 
 TAG_NAMES_ZH: dict[str, str] = {
@@ -77,7 +80,6 @@ TAG_NAMES_ZH: dict[str, str] = {
     MERCHANT_CITY: "商户城市",
     ADDITIONAL_DATA: "附加数据",
     CRC: "校验码",
-    POSPAY_TEMPLATE: "有效期",
 }
 
 
@@ -85,6 +87,11 @@ def is_template(tag: str) -> bool:
     """Whether field `tag` at the top level holds nested fields."""
     number = int(tag)
     return 26 <= number <= 51 or number in (62, 64) or 80 <= number <= 99
+
+
+def is_unreserved(tag: str) -> bool:
+    """Ids 80–99 are templates whose content the scheme that made the code defines."""
+    return 80 <= int(tag) <= 99
 
 
 def is_merchant_account(tag: str) -> bool:
@@ -157,14 +164,19 @@ def parse_fields(text: str, *, base: int = 0, nested: bool = True) -> tuple[Fiel
         value = text[start : start + length]
         if any(field.tag == tag for field in fields):
             raise PayloadStructureError(f"field {tag} appears twice", pos=base + pos, tag=tag)
-        children = (
-            parse_fields(value, base=base + start, nested=False)
-            if nested and is_template(tag)
-            else ()
-        )
+        children = _children(tag, value, base + start) if nested and is_template(tag) else ()
         fields.append(Field(tag, value, children))
         pos = start + length
     return tuple(fields)
+
+
+def _children(tag: str, value: str, base: int) -> tuple[Field, ...]:
+    if not is_unreserved(tag):
+        return parse_fields(value, base=base, nested=False)
+    try:
+        return parse_fields(value, base=base, nested=False)
+    except PayloadStructureError:
+        return ()  # another scheme's own use of an unreserved id: a plain field
 
 
 def parse_payload(payload: str) -> tuple[Field, ...]:
