@@ -173,7 +173,7 @@ def movements(host: HostNode) -> dict[str, Any]:
 
 def reversal_count(host: HostNode) -> int:
     with host.host_engine.connect() as connection:
-        return int(connection.execute(select(func.count()).select_from(host_reversal)).scalar())
+        return int(connection.execute(select(func.count()).select_from(host_reversal)).scalar_one())
 
 
 def assert_nothing_changed(host: HostNode) -> None:
