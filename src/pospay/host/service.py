@@ -3,7 +3,10 @@
 This is the host's core, with no sockets: a message goes in, a message comes out.
 The TCP server (`pospay.host.server`) and the tests drive it the same way.
 
-A card request goes through four steps, each durable before the next:
+A request other than a sign-in is first authenticated (`answer`): a terminal with no
+working keys is refused 58, a MAC that is not that of the bytes received A0, each
+recorded only in the refusal log (`host.refusals`), so that a forged frame spends no
+request key. A card request then goes through four steps, each durable before the next:
 
 1. validate the message (format faults are answered 30 and leave no journal row);
 2. record the request as SENT in the host journal, with its RRN — or, if the
