@@ -45,7 +45,7 @@ _TRACK2_CHARS = frozenset("0123456789=D")
 _PRINTABLE = frozenset(map(chr, range(0x20, 0x7F)))
 _MTI_LENGTH = 4
 _BITMAP_LENGTH = 8
-_MAC_FIELD_BIT = 64
+_LAST_PRIMARY_FIELD = 64
 
 assert SPEC["h"]["max_len"] == 0, "the link has no message header"
 assert SPEC["p"]["data_enc"] == SPEC["1"]["data_enc"] == "b", "bitmaps are binary"
@@ -74,7 +74,7 @@ class Received:
         bit clear: what a MAC in field 64 covers, taken from the wire, never re-packed.
         The bytes as received if the field is absent."""
         number = int(field)
-        if not 2 <= number <= _MAC_FIELD_BIT:
+        if not 2 <= number <= _LAST_PRIMARY_FIELD:
             raise ValueError(f"field {field} is not a primary data field")
         span = self.spans.get(field)
         if span is None:
