@@ -31,7 +31,7 @@ from pospay.host.service import HostService
 from pospay.host.settings import HostSettings
 from pospay.host.tables import host_journal
 from pospay.host.wallet_routing import WalletRoutedChannel
-from pospay.iso8583 import Message, decode, encode
+from pospay.iso8583 import Message, Received, decode, encode
 from pospay.issuer import IssuerSimulator
 from pospay.money import Money
 from pospay.qr.customer_codes import Wallet
@@ -72,7 +72,7 @@ class Link:
         if self.before_request is not None:
             await self.before_request(request)
         self.clock.advance(self.delay.pop(request["t"], 0.0))
-        response = await self.service.answer(decode(encode(request)))
+        response = await self.service.answer(Received.from_wire(encode(request)))
         assert response is not None
         if request["t"] in self.drop:
             self.drop.remove(request["t"])

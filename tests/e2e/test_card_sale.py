@@ -108,6 +108,10 @@ async def test_a_terminal_that_has_not_signed_in_is_refused(
         terminal_node(database, host, DirectoryPrinter(tmp_path / "r")) as terminal,
     ):
         outcome = await terminal.sale(card(), Money(100, "CNY"))
+        # Refused before it could be authenticated: not journaled, in the refusal log,
+        # and the auditor agrees with the terminal's decline.
+        report = check_agreement(host.host_engine, host.host_engine, host.issuer_engine)
+        assert report.agreement and report.host_rows == 0, report.findings
     assert outcome.response_code == "58" and outcome.state is State.DECLINED
 
 

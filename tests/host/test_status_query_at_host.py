@@ -13,6 +13,7 @@ from databases import Database
 from host_messages import MERCHANT, TERMINAL, reversal, sale, status_query
 from host_rig import Host, answer, running_host
 from pospay.host.tables import host_journal
+from pospay.iso8583 import Received, encode
 from pospay.iso8583.fields import amount_field
 from pospay.transaction import State
 
@@ -163,6 +164,7 @@ async def test_a_status_query_without_its_mac_is_refused_a0(
     async with running_host(database, tmp_path) as (host, _):
         query = status_query(sale("000002", 1250), "000003")
         assert (query["41"], query["42"]) == (TERMINAL, MERCHANT)
-        response = await host.service.answer(query)  # signed in: the MAC is due
+        # Signed in: the MAC is due.
+        response = await host.service.answer(Received.from_wire(encode(query)))
         assert response is not None and response["39"] == "A0" and "64" not in response
         assert row_count(host) == 0

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pospay.errors import MessageFormatError
-from pospay.iso8583 import SPEC, Message, decode, encode
+from pospay.iso8583 import SPEC, Message, Received, decode, encode
 from pospay.iso8583.codec import NUMERIC_FIELDS
 
 SIGN_IN: Message = {
@@ -206,3 +206,77 @@ def test_any_valid_message_round_trips(
         "55": icc.hex().upper(),
     }
     assert decode(encode(message)) == message
+
+
+# Strict decoding (issue 21): only what `encode` itself would write is accepted.
+
+FIELD_60 = b"006000001"  # LLLVAR: "006", then the batch
+
+
+@pytest.mark.parametrize("prefix", [b" 06", b"+06", b"0_6", b"\x0b06", b"06 ", b"-06"])
+def test_a_length_prefix_must_be_ascii_digits(prefix: bytes) -> None:
+    # Python's int() reads every one of these as 6; the link does not.
+    packed = encode(SALE)
+    corrupted = with_bytes_replaced(packed, FIELD_60, prefix + FIELD_60[3:])
+    with pytest.raises(MessageFormatError, match="length prefix") as caught:
+        decode(corrupted)
+    assert caught.value.field == "60"
+    assert caught.value.pos == packed.index(FIELD_60)
+    assert caught.value.partial["11"] == SALE["11"], "the fields before it are echoed"
+
+
+def test_an_all_zero_secondary_bitmap_is_refused() -> None:
+    packed = bytearray(encode(SALE))
+    packed[4] |= 0x80  # bit 1: a secondary bitmap follows...
+    padded = bytes(packed[:12]) + bytes(8) + bytes(packed[12:])  # ...naming no field
+    with pytest.raises(MessageFormatError, match="secondary bitmap") as caught:
+        decode(padded)
+    assert (caught.value.field, caught.value.pos) == ("1", 12)
+    assert caught.value.partial == {"t": "0200"}, "answered 30: the MTI can be read"
+
+
+def test_a_secondary_bitmap_naming_field_65_is_a_field_outside_the_layout() -> None:
+    packed = encode(SIGN_IN)  # field 70: a secondary bitmap
+    corrupted = bytearray(packed)
+    corrupted[12] |= 0x80  # field 65 (pyiso8583 would read a tertiary bitmap here)
+    with pytest.raises(MessageFormatError, match="field 65 is not in the layout") as caught:
+        decode(bytes(corrupted))
+    assert caught.value.field == "65"
+    assert caught.value.partial == {}, "nothing to answer: the connection is closed"
+
+
+@pytest.mark.parametrize("byte", [b"\x07", b"\x00", b"\x1f", b"\x7f", b"\x80", b"\xff"])
+def test_a_text_field_holds_printable_ascii_only(byte: bytes) -> None:
+    packed = encode(SALE)
+    corrupted = with_bytes_replaced(packed, SALE["42"].encode(), b"8983100481600" + byte + b"2")
+    with pytest.raises(MessageFormatError, match="printable ASCII") as caught:
+        decode(corrupted)
+    assert caught.value.field == "42"
+    assert caught.value.pos == packed.index(SALE["42"].encode())
+    # The fault does not stop the reading: the good fields after it are still echoed.
+    assert "42" not in caught.value.partial and caught.value.partial["49"] == "156"
+    encode(caught.value.partial)
+
+
+def test_encode_refuses_a_control_character_in_a_text_field() -> None:
+    with pytest.raises(MessageFormatError, match="printable ASCII") as caught:
+        encode({**SALE, "42": "89831004816000\x07"})
+    assert caught.value.field == "42"
+
+
+def test_what_decodes_packs_again_to_the_bytes_received() -> None:
+    for message in (SALE, SIGN_IN, {**SALE, "54": " !~", "55": "9F2608A1B2C3D4E5F607"}):
+        packed = encode(message)
+        received = Received.from_wire(packed)
+        assert (received.message, received.wire) == (decode(packed), packed)
+        assert encode(received.message) == packed
+
+
+def test_received_knows_where_each_field_lay() -> None:
+    packed = encode(SIGN_IN)
+    received = Received.from_wire(packed)
+    start, end = received.spans["42"]
+    assert packed[start:end] == SIGN_IN["42"].encode()
+    start, end = received.spans["60"]
+    assert packed[start:end] == b"006" + SIGN_IN["60"].encode()
+    assert received.spans["1"] == (12, 20)

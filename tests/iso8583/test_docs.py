@@ -3,6 +3,7 @@ drift from `SPEC`, the response-code table, the message catalogue or the test ca
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pospay.cards import luhn_valid
+from pospay.errors import MessageFormatError
 from pospay.iso8583 import MAX_FRAME, RESPONSE_CODES, SPEC, Message, decode, encode
 from pospay.iso8583.codec import NUMERIC_FIELDS
 from pospay.iso8583.fields import balance_field, read_balance_field
@@ -255,6 +257,61 @@ def test_hex_example_decodes_to_the_fields_shown_beside_it(decoded: Message, pac
     assert decode(bytes.fromhex(packed)) == decoded
     # The hex is exactly what the encoder produces (paste this if it drifts).
     assert packed == hexdump(encode(decoded))
+
+
+# Section 2: the encoding rules the host enforces, on the document's own examples.
+
+ENCODING = section("## 2. Encoding")
+SALE_EXAMPLE = bytes.fromhex(examples(section(SECTIONS[Kind.SALE]))[0][1])
+SIGN_IN_EXAMPLE = examples(section(SECTIONS[Kind.SIGN_IN]))[0][0]
+
+
+def notation_row(notation: str) -> str:
+    [row] = [line for line in ENCODING.splitlines() if line.startswith(f"| `{notation}")]
+    return row
+
+
+def test_the_length_prefixes_section_2_names_are_format_errors() -> None:
+    row = notation_row("LLVAR")
+    named = row[row.index("nothing else: ") : row.index(" are format errors")]
+    prefixes = [text.encode().decode("unicode_escape") for text in re.findall(r"`([^`]+)`", named)]
+    assert len(prefixes) >= 4
+    genuine = b"006" + decode(SALE_EXAMPLE)["60"].encode()
+    for prefix in prefixes:
+        assert int(prefix) == 6, "a lenient parser reads it as 6, as the document says"
+        spoiled = SALE_EXAMPLE.replace(genuine, prefix.encode("latin-1") + genuine[3:])
+        with pytest.raises(MessageFormatError) as caught:
+            decode(spoiled)
+        assert caught.value.field == "60"
+
+
+def test_a_secondary_bitmap_naming_no_field_is_a_format_error() -> None:
+    assert "a secondary bitmap that names no field (bit 1 set, then 8 zero bytes) is a format" in (
+        " ".join(ENCODING.split())
+    )
+    spoiled = bytearray(SALE_EXAMPLE[:12]) + bytes(8) + SALE_EXAMPLE[12:]
+    spoiled[4] |= 0x80
+    with pytest.raises(MessageFormatError) as caught:
+        decode(bytes(spoiled))
+    assert caught.value.field == "1"
+
+
+def test_text_fields_hold_the_bytes_section_2_says() -> None:
+    stated = re.search(r"bytes (0x[0-9A-F]{2}) \(space\) to (0x[0-9A-F]{2})", notation_row("ans"))
+    assert stated is not None
+    low, high = int(stated[1], 16), int(stated[2], 16)
+    packed = encode(SIGN_IN_EXAMPLE)
+    merchant = SIGN_IN_EXAMPLE["42"].encode()
+    assert packed.count(merchant) == 1
+    accepted = []
+    for byte in range(256):
+        with contextlib.suppress(MessageFormatError):
+            decode(packed.replace(merchant, bytes([byte]) + merchant[1:]))
+            accepted.append(byte)
+    assert accepted == list(range(low, high + 1))
+    with pytest.raises(MessageFormatError) as caught:
+        decode(packed.replace(merchant, b"\x07" + merchant[1:]))
+    assert caught.value.field == "42"
 
 
 def test_balance_examples_are_readable_balances() -> None:

@@ -17,7 +17,7 @@ from nodes import CONFIG, host_node, terminal_node
 from pospay.audit import check_agreement
 from pospay.clock import SystemClock
 from pospay.errors import KeyCheckFailed
-from pospay.host.tables import host_journal, host_terminal_key
+from pospay.host.tables import host_journal, host_refusal, host_terminal_key
 from pospay.host.tables import metadata as host_metadata
 from pospay.iso8583 import Message
 from pospay.issuer.ledger import approved_movements
@@ -183,12 +183,24 @@ async def test_a_request_with_a_bad_mac_is_refused_a0_moves_nothing_and_is_rever
         with engine.connect() as connection:
             row = connection.execute(select(host_journal)).one()
             queued = reversals(connection)
-        assert (row.state, row.response_code, row.reason) == (
-            "declined",
+            refused = connection.execute(select(host_refusal)).one()
+        # The refused sale left no journal row of its own; its reversal (A0) found the
+        # key unseen, answered 25 and left a tombstone, so the sale can never be
+        # authorised later.
+        assert (row.stan, row.state, row.response_code, row.tombstone) == (
+            outcome.stan,
+            "reversed",
+            None,
+            "reversal",
+        )
+        assert [(r.reason_code, r.state, r.response_code) for r in queued] == [
+            ("A0", "confirmed", "25")
+        ]
+        assert (refused.stan, refused.response_code, refused.reason) == (
+            outcome.stan,
             "A0",
             "MAC verification failed",
         )
-        assert [(r.reason_code, r.state) for r in queued] == [("A0", "confirmed")]
         with host.issuer_engine.connect() as connection:
             assert approved_movements(connection) == {}
         report = check_agreement(engine, host.host_engine, host.issuer_engine)

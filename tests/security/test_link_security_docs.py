@@ -7,10 +7,10 @@ import json
 import re
 from pathlib import Path
 
-from pospay.iso8583 import decode, encode
+from pospay.iso8583 import Received, decode, encode
 from pospay.security import _psec
 from pospay.security.keys import WorkingKeys, working_keys_field
-from pospay.security.mac import mac_of, mac_valid
+from pospay.security.mac import mac_of, mac_valid, received_mac_valid
 from pospay.security.pin import PIN_SECURITY_CONTROL, encrypt_pin_block
 from pospay.security.test_keys import TEST_TMK
 
@@ -44,8 +44,11 @@ def test_worked_example_is_what_the_code_computes() -> None:
     assert message["52"] == shown["field 52"] and message["53"] == PIN_SECURITY_CONTROL
     assert message["64"] == shown["field 64"] == mac_of(message, keys.mac_key)
     assert mac_valid(message, keys.mac_key)
+    received = Received.from_wire(packed)
+    assert received_mac_valid(received, keys.mac_key), "checked over the bytes received"
     without = {key: value for key, value in message.items() if key != "64"}
-    assert f"({len(encode(without))} bytes)" in shown["MAC input"]
+    assert received.without("64") == encode(without)
+    assert f"({len(received.without('64'))} bytes)" in shown["MAC input"]
 
 
 def test_stated_conventions_are_the_code_s() -> None:

@@ -7,7 +7,7 @@ from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
 from pospay.errors import KeyCheckFailed, MessageFormatError
-from pospay.iso8583 import encode
+from pospay.iso8583 import Received, encode
 from pospay.security.keys import (
     WorkingKeys,
     decrypt_under,
@@ -16,7 +16,7 @@ from pospay.security.keys import (
     read_working_keys_field,
     working_keys_field,
 )
-from pospay.security.mac import mac_of, mac_valid, needs_mac, with_mac
+from pospay.security.mac import mac_of, mac_valid, needs_mac, received_mac_valid, with_mac
 from pospay.security.pin import encrypt_pin_block, translate_pin_block
 from pospay.security.test_keys import TEST_TMK, TEST_ZONE_PIN_KEY
 
@@ -74,6 +74,26 @@ def test_a_changed_field_or_mac_fails_verification() -> None:
     assert not mac_valid(REQUEST, MAC_KEY), "a missing MAC never verifies"
     other = bytes(b ^ 0x02 for b in MAC_KEY)
     assert not mac_valid(signed, other)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{}, {"103": "6225880000000027"}, {"70": "001"}],
+    ids=["primary-only", "field-103-after-64", "field-70-after-64"],
+)
+def test_the_host_checks_the_mac_over_the_bytes_as_received(extra: dict[str, str]) -> None:
+    message = REQUEST | extra
+    packed = encode(with_mac(message, MAC_KEY))
+    received = Received.from_wire(packed)
+    # The MAC input is cut out of the wire: field 64's bytes removed, bit 64 cleared,
+    # whatever comes after field 64 kept where it was.
+    assert received.without("64") == encode(message)
+    assert _retail_mac(MAC_KEY, received.without("64")).hex().upper() == received.message["64"]
+    assert received_mac_valid(received, MAC_KEY)
+    assert not received_mac_valid(received, bytes(b ^ 0x02 for b in MAC_KEY))
+    unsigned = Received.from_wire(encode(message))
+    assert unsigned.without("64") == unsigned.wire
+    assert not received_mac_valid(unsigned, MAC_KEY), "a missing MAC never verifies"
 
 
 @pytest.mark.parametrize(

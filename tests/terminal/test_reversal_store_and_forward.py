@@ -235,6 +235,33 @@ async def test_a_reversal_the_host_never_answers_fails_after_its_retries_and_sta
         assert r.attempt_state(outcome.attempt_id) is State.REVERSAL_PENDING
 
 
+async def test_a_reversal_refused_58_before_sign_in_is_no_try_and_goes_out_after_it(
+    database: Database, tmp_path: Path
+) -> None:
+    async with (
+        host_node(database, tmp_path / "keys") as host,
+        running_terminal(database, host, tmp_path / "receipts") as r,
+    ):
+        # Never signed in: the sale's answer (58) and the query's are lost, so the
+        # terminal reverses; the host refuses that reversal 58 too and records nothing.
+        r.link.faults = [*LOST]
+        outcome = await r.terminal.sale(READ, Money(450, "CNY"))
+        assert outcome.state is State.REVERSAL_PENDING
+        assert r.queue() == [("pending", "98", 0)], "a 58 is no try: it waits for a sign-in"
+        [status] = await r.terminal.flush_reversals()  # refused 58 again: still no try
+        assert (status.state, status.tries) == (ReversalState.PENDING, 0)
+        with host.host_engine.connect() as connection:
+            assert connection.execute(select(func.count()).select_from(host_journal)).scalar() == 0
+
+        assert await r.terminal.sign_in() == "00"  # the flush after it sends the reversal
+        assert r.queue() == [("confirmed", "98", 1)]
+        assert r.attempt_state(outcome.attempt_id) is State.REVERSED
+        with host.host_engine.connect() as connection:
+            tombstone = connection.execute(select(host_journal)).one()
+        assert (tombstone.state, tombstone.tombstone) == ("reversed", "reversal")
+        assert r.movements() == {} and r.agreement_findings() == {}
+
+
 async def test_a_reversal_sent_twice_reaches_the_host_once(
     database: Database, tmp_path: Path
 ) -> None:

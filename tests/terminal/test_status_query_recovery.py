@@ -26,7 +26,7 @@ from pospay.clock import SystemClock
 from pospay.errors import OutcomeUnknown
 from pospay.host.service import HostService
 from pospay.host.tables import host_journal
-from pospay.iso8583 import Message, decode, encode
+from pospay.iso8583 import Message, Received, decode, encode
 from pospay.iso8583.fields import transmission_field
 from pospay.issuer.test_cards import TEST_CARDS
 from pospay.money import Money
@@ -63,7 +63,7 @@ class InProcessLink:
             raise OutcomeUnknown("test link: request delayed on the network")
         if fault == "duplicate":
             return await self._duplicated(request)
-        response = await self.service.answer(decode(encode(request)))
+        response = await self.service.answer(Received.from_wire(encode(request)))
         assert response is not None
         if fault == "drop":
             raise OutcomeUnknown("test link: response lost")
@@ -73,9 +73,9 @@ class InProcessLink:
         """The request twice: the copy is answered while the original is at the issuer;
         then the original finishes, and its answer is lost."""
         assert self.gate is not None, "a duplicate needs the host's channel gated"
-        original = asyncio.ensure_future(self.service.answer(decode(encode(request))))
+        original = asyncio.ensure_future(self.service.answer(Received.from_wire(encode(request))))
         await self.gate.arrived.wait()
-        copy = await self.service.answer(decode(encode(request)))
+        copy = await self.service.answer(Received.from_wire(encode(request)))
         self.gate.gate.set()
         await original
         assert copy is not None
@@ -84,7 +84,9 @@ class InProcessLink:
     async def deliver_held(self) -> list[Message]:
         """Deliver the held requests now, late; the host's answers (nobody waits for them)."""
         held, self.held = self.held, []
-        answers = [await self.service.answer(decode(encode(message))) for message in held]
+        answers = [
+            await self.service.answer(Received.from_wire(encode(message))) for message in held
+        ]
         return [answer for answer in answers if answer is not None]
 
     async def close(self) -> None:

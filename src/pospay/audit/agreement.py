@@ -33,6 +33,7 @@ from sqlalchemy import Connection, Engine, Row, func, inspect, select
 from pospay.audit.findings import Finding
 from pospay.audit.settlement import settlement_findings
 from pospay.audit.wallets import wallet_ledger_findings, wallet_movements
+from pospay.host.refusals import refused_codes
 from pospay.host.tables import host_journal
 from pospay.issuer.ledger import (
     approved_movements,
@@ -119,6 +120,7 @@ def check_agreement(
             .having(func.count() > 1)
         ).all()
         prepaid = _prepaid_books(connection)
+        refusals = refused_codes(connection)
     with issuer.connect() as connection:
         movements = approved_movements(connection)
         totals = trial_balance(connection)
@@ -148,12 +150,17 @@ def check_agreement(
             add(Finding("final", key, f"terminal state is {row.state}"))
         host_row = host_by_key.get(key)
         if host_row is None:
-            # Unknown to the host is fine only for what moved nothing without an answer:
-            # never sent (declined locally), or reversed after the host confirmed it
-            # never saw the original (25).
+            # Unknown to the host's journal is fine only for what moved nothing: never
+            # sent (declined locally), reversed after the host confirmed it never saw the
+            # original (25), or declined with the answer the host's refusal log gave
+            # that key (58: refused before it could be authenticated, `host.refusals`).
+            unanswered = row.state in (State.DECLINED, State.REVERSED) and row.response_code is None
+            refused = State(row.state) is State.DECLINED and row.response_code in refusals.get(
+                key, ()
+            )
             if State(row.state) in MONEY_MOVED_STATES:
                 add(Finding("once", key, "approved on the terminal but unknown to the host"))
-            elif row.state not in (State.DECLINED, State.REVERSED) or row.response_code is not None:
+            elif not (unanswered or refused):
                 add(Finding("once", key, "answered on the terminal but unknown to the host"))
         else:
             _compare(row, host_row, add)

@@ -2,9 +2,11 @@
 
 A connection may carry several requests at once; each is answered when ready
 (responses are matched by STAN and terminal id, not by order). A frame that cannot
-be read, or a message whose MTI cannot be read, closes the connection; a message
-with a readable MTI but a bad field is answered with response code 30. Nothing in a
-connection can stop the server.
+be read, a message whose MTI cannot be read, or one whose bitmap names a field outside
+the layout closes the connection; a message with a readable MTI but a bad field is
+answered with response code 30. A request goes to `HostService.answer` as it arrived
+(`Received`: decoded, with its bytes, whose MAC is checked over those bytes), with the
+peer's address for the refusal log. Nothing in a connection can stop the server.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import logging
 from pospay.errors import MessageFormatError, StorageError
 from pospay.host.responses import error_response
 from pospay.host.service import FORMAT_ERROR, HostService
-from pospay.iso8583 import Message, decode, encode, read_frame, write_frame
+from pospay.iso8583 import Message, Received, encode, read_frame, write_frame
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +66,14 @@ class IsoServer:
         self._connections.add(task)
         lock = asyncio.Lock()
         pending: set[asyncio.Task[None]] = set()
+        peer = _address(writer.get_extra_info("peername"))
         try:
             while True:
                 data = await read_frame(reader)
                 if data is None:
                     break
                 try:
-                    request = decode(data)
+                    request = Received.from_wire(data)
                 except MessageFormatError as fault:
                     response = (
                         error_response(fault.partial, FORMAT_ERROR)
@@ -83,7 +86,7 @@ class IsoServer:
                     log.info("malformed message answered 30: %s", fault)
                     await self._send(writer, lock, response)
                     continue
-                request_task = asyncio.create_task(self._answer(request, writer, lock))
+                request_task = asyncio.create_task(self._answer(request, peer, writer, lock))
                 pending.add(request_task)
                 request_task.add_done_callback(pending.discard)
             if pending:
@@ -101,16 +104,20 @@ class IsoServer:
             self._connections.discard(task)
 
     async def _answer(
-        self, request: Message, writer: asyncio.StreamWriter, lock: asyncio.Lock
+        self,
+        request: Received,
+        peer: str | None,
+        writer: asyncio.StreamWriter,
+        lock: asyncio.Lock,
     ) -> None:
         try:
-            response = await self._service.answer(request)
+            response = await self._service.answer(request, peer=peer)
         except StorageError:
             log.exception("storage failure; answering 96")
-            response = error_response(request, SYSTEM_MALFUNCTION)
+            response = error_response(request.message, SYSTEM_MALFUNCTION)
         except Exception:
             log.exception("unexpected failure; answering 96")
-            response = error_response(request, SYSTEM_MALFUNCTION)
+            response = error_response(request.message, SYSTEM_MALFUNCTION)
         if response is not None:
             with contextlib.suppress(ConnectionError):
                 await self._send(writer, lock, response)
@@ -120,3 +127,10 @@ class IsoServer:
         packed = encode(response)
         async with lock:
             await write_frame(writer, packed)
+
+
+def _address(peername: object) -> str | None:
+    """host:port of a TCP peer (IPv4 or IPv6), for the refusal log."""
+    if isinstance(peername, tuple) and len(peername) >= 2:
+        return f"{peername[0]}:{peername[1]}"
+    return None

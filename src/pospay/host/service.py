@@ -3,7 +3,10 @@
 This is the host's core, with no sockets: a message goes in, a message comes out.
 The TCP server (`pospay.host.server`) and the tests drive it the same way.
 
-A card request goes through four steps, each durable before the next:
+A request other than a sign-in is first authenticated (`answer`): a terminal with no
+working keys is refused 58, a MAC that is not that of the bytes received A0, each
+recorded only in the refusal log (`host.refusals`), so that a forged frame spends no
+request key. A card request then goes through four steps, each durable before the next:
 
 1. validate the message (format faults are answered 30 and leave no journal row);
 2. record the request as SENT in the host journal, with its RRN — or, if the
@@ -35,7 +38,6 @@ and answers done, in progress or not found; not found records a tombstone too.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable, Mapping
@@ -50,16 +52,17 @@ from pospay.channels import CardAuthorisation, CardChannel, CardResult
 from pospay.channels.wallet import WalletChannel
 from pospay.clock import Clock
 from pospay.errors import BadInput, IllegalTransition, MessageFormatError
-from pospay.host import journal, link_keys, originals, settlement
+from pospay.host import journal, link_keys, originals, refusals, settlement
 from pospay.host.defects import Defect
 from pospay.host.funding import funding_refusal
+from pospay.host.refusals import MAC_ERROR, MAC_FAILED_REASON, NOT_SIGNED_IN_REASON
 from pospay.host.responses import card_response, error_response
 from pospay.host.reversing import ReversalDesk
 from pospay.host.screening import check_track2, local_decline
 from pospay.host.settings import HostSettings
 from pospay.host.status_query import answer_status_query
 from pospay.host.wallet_desk import WalletDesk, is_qr_request
-from pospay.iso8583 import Message
+from pospay.iso8583 import Message, Received
 from pospay.iso8583.fields import read_amount
 from pospay.iso8583.messages import (
     AMOUNTLESS,
@@ -68,10 +71,11 @@ from pospay.iso8583.messages import (
     method_of,
     response_mti,
 )
+from pospay.iso8583.response_codes import NOT_SIGNED_IN
 from pospay.money import Money
 from pospay.qr.customer_codes import Wallet
 from pospay.security.keys import generate_working_keys, working_keys_field
-from pospay.security.mac import mac_valid, needs_mac, with_mac
+from pospay.security.mac import needs_mac, received_mac_valid, with_mac
 from pospay.security.pin import translate_pin_block
 from pospay.storage import Committer
 from pospay.transaction import Event, Kind, Method, State, is_final
@@ -82,14 +86,9 @@ log = logging.getLogger(__name__)
 
 FORMAT_ERROR = "30"
 INVALID_TRANSACTION = "12"
-MAC_ERROR = "A0"
-MAC_FAILED_REASON = "MAC verification failed"
 # Requests whose field 37 names an earlier attempt: a follow-up's original, or the card
 # sale that paid for a prepaid top-up.
 _NAMES_AN_ATTEMPT = frozenset({*ORIGINAL_KIND, Kind.PREPAID_CARD_TOP_UP})
-# Requests a bad MAC leaves a host journal row for, declined A0 (the terminal journaled
-# the attempt too, and reverses it).
-_JOURNALED_ON_BAD_MAC = frozenset({Kind.SALE, Kind.BALANCE_INQUIRY})
 
 
 class HostService:
@@ -116,75 +115,54 @@ class HostService:
         # Records the REPLY_BEFORE_COMMIT defect left running after its answer.
         self._detached: set[asyncio.Future[Row[Any]]] = set()
 
-    async def answer(self, request: Message) -> Message | None:
+    async def answer(self, request: Received, *, peer: str | None = None) -> Message | None:
         """The link's entry point: `handle` behind the MAC of `security.mac`.
 
-        Every request except network management (08xx) must carry a valid MAC under the
-        terminal's MAC key; its response then carries one too. A wrong or missing MAC is
-        answered A0 without a MAC (the host cannot trust the key the terminal used),
-        moves nothing, and a card request leaves a declined journal row saying why. A
-        terminal that has no working keys has never signed in: `handle` declines it 58.
+        `request` is the message as it arrived (decoded, with its bytes) and `peer` the
+        sender's address where known. Every request except network management (08xx)
+        must carry a valid MAC, checked over the bytes received, under the MAC key of
+        the terminal's last sign-in; its response then carries one too. A terminal with
+        no working keys (never signed in) is refused 58, a missing or wrong MAC A0, both
+        without a MAC and before anything else (58 wins over every other reason): such
+        a request changes nothing and is logged as a refusal (`host.refusals`).
         """
-        if not needs_mac(request.get("t", "")):
-            return await self.handle(request)
-        terminal_id, kek = request.get("41", ""), self._settings.key_encryption_key
+        message = request.message
+        if not needs_mac(message["t"]):
+            return await self.handle(message)
+        terminal_id, kek = message.get("41", ""), self._settings.key_encryption_key
         keys = await self._committer.read(
             lambda connection: link_keys.working_keys(connection, terminal_id, kek)
         )
         if keys is None:
-            # No working keys means not signed in (sign-in stores both in one unit, and
-            # host_0003 ended every older sign-in): `handle` declines the request 58.
-            return await self.handle(request)
-        if not mac_valid(request, keys.mac_key):
-            return await self._refuse_bad_mac(request)
-        response = await self.handle(request)
+            # Sign-in stores both keys in one unit (and host_0003 ended every older
+            # sign-in): no keys, never signed in.
+            return await self._refuse(message, NOT_SIGNED_IN, NOT_SIGNED_IN_REASON, peer)
+        if not received_mac_valid(request, keys.mac_key):
+            return await self._refuse(message, MAC_ERROR, MAC_FAILED_REASON, peer)
+        response = await self.handle(message)
         return None if response is None else with_mac(response, keys.mac_key)
 
-    async def _refuse_bad_mac(self, request: Message) -> Message | None:
+    async def _refuse(
+        self, request: Message, code: str, reason: str, peer: str | None
+    ) -> Message | None:
+        """Answer `code` without a MAC, having logged the refusal; nothing else changes."""
+        response = error_response(request, code)
+        if response is None:
+            return None  # a response MTI: not answered at all (docs section 7)
         log.warning(
-            "request %s/%s refused: %s", request.get("41"), request.get("11"), MAC_FAILED_REASON
+            "request %s %s/%s from %s refused %s: %s",
+            request["t"],
+            request.get("41"),
+            request.get("11"),
+            peer or "an unknown peer",
+            code,
+            reason,
         )
-        try:
-            kind = kind_of(request)
-            if kind in _JOURNALED_ON_BAD_MAC:
-                check_required(kind, request)
-                record = self._request_record(kind, request)
-                now = self._clock.now()
-                # A request key journaled already keeps its first answer.
-                with contextlib.suppress(IntegrityError):
-                    await self._committer.run(
-                        lambda connection: journal.record_local_decline(
-                            connection, record, MAC_ERROR, MAC_FAILED_REASON, now
-                        )
-                    )
-        except BadInput as fault:
-            log.info("bad-MAC request is malformed too: %s", fault)
-        return error_response(request, MAC_ERROR)
-
-    def _request_record(self, kind: Kind, request: Message) -> journal.RequestRecord:
-        """The journal record of a card request refused before it is decided."""
-        pan = request["2"]
-        if kind in AMOUNTLESS:
-            amount = Money(0, read_amount({"4": "0", "49": request["49"]}).currency)
-        else:
-            amount = read_amount(request)
-        return journal.RequestRecord(
-            terminal_id=request["41"],
-            stan=request["11"],
-            transmission_at=request["7"],
-            merchant_id=request["42"],
-            mti=request["t"],
-            processing_code=request["3"],
-            kind=kind,
-            method=method_of(request),
-            amount_minor=amount.minor,
-            currency=amount.currency,
-            pan_masked=mask_merchant(pan) if len(pan) >= 13 else "*" * len(pan),
-            pan_ref=pan_reference(pan, self._settings.pan_key),
-            batch=request["60"][:6],
-            pos_entry_mode=request["22"],
-            card_sequence=request.get("23"),
+        now = self._clock.now()
+        await self._committer.run(
+            lambda connection: refusals.record_refusal(connection, request, code, reason, peer, now)
         )
+        return response
 
     async def handle(self, request: Message) -> Message | None:
         """The response to `request`, or None when it deserves no answer at all."""
@@ -281,13 +259,12 @@ class HostService:
                 decline = funding_refusal(record, sale)
                 if sale is not None and decline is None:
                     entry = dataclasses.replace(record, original_id=sale.id)
-            if decline is None or follow_up:
-                decline = (
-                    journal.admission(
-                        connection, record.terminal_id, record.merchant_id, record.batch
-                    )
-                    or decline
-                )
+            # Not signed in under this merchant (58), or a settled batch (77), wins over
+            # every other reason (docs section 7).
+            decline = (
+                journal.admission(connection, record.terminal_id, record.merchant_id, record.batch)
+                or decline
+            )
             if decline is not None:
                 code, reason = decline
                 return journal.record_local_decline(connection, entry, code, reason, now)

@@ -1,5 +1,6 @@
 """The host's tables. The host journal holds one row per request the host accepted;
-`host_reversal` one row per reversal (0400) received, under its own duplicate key.
+`host_reversal` one row per reversal (0400) received, under its own duplicate key;
+`host_refusal` one row per request refused before it was authenticated.
 
 No full PAN is stored: `pan_masked` (first 6 / last 4) and `pan_ref` (a keyed
 one-way reference) are enough to answer, settle and reconcile.
@@ -200,4 +201,25 @@ host_batch_upload = Table(
         "original_transmission_at",
         name="uq_host_batch_upload_attempt",
     ),
+)
+
+# Requests refused before they were authenticated (`host.refusals`): a terminal with no
+# working keys (58) or a missing or wrong MAC (A0). Such a request changes nothing, so it
+# is kept here, not in the journal; never with card data (no PAN, track, PIN block).
+host_refusal = Table(
+    "host_refusal",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("refused_at", UtcDateTime(), nullable=False),
+    # The request's key, MTI and processing code as given (NULL: the field was absent).
+    Column("terminal_id", String(8), nullable=True),
+    Column("stan", String(6), nullable=True),
+    Column("transmission_at", String(10), nullable=True),
+    Column("mti", String(4), nullable=False),
+    Column("processing_code", String(6), nullable=True),
+    Column("response_code", String(2), nullable=False),
+    Column("reason", Text, nullable=False),
+    # host:port of the TCP peer; NULL where the host does not know it.
+    Column("remote_address", String(64), nullable=True),
+    Index("ix_host_refusal_request", "terminal_id", "stan", "transmission_at"),
 )

@@ -3,7 +3,7 @@
 `SPEC` is the pyiso8583 layout; ``docs/iso8583.md`` documents each message.
 """
 
-from pospay.iso8583.codec import Message, decode, encode
+from pospay.iso8583.codec import Message, Received, decode, encode
 from pospay.iso8583.framing import MAX_FRAME, frame, read_frame, write_frame
 from pospay.iso8583.response_codes import RESPONSE_CODES, ResponseCode, describe
 from pospay.iso8583.spec import SPEC
@@ -13,6 +13,7 @@ __all__ = [
     "RESPONSE_CODES",
     "SPEC",
     "Message",
+    "Received",
     "ResponseCode",
     "decode",
     "describe",

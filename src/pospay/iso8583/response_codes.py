@@ -24,6 +24,8 @@ class ResponseCode:
 APPROVED = "00"
 # The host settled the batch in field 60 already: the terminal must settle again.
 BATCH_SETTLED = "77"
+# The terminal is not signed in (the host refused the request and recorded nothing).
+NOT_SIGNED_IN = "58"
 
 _TABLE = [
     ResponseCode("00", "Approved", "交易成功", "Approved"),

@@ -5,9 +5,12 @@ and responses alike, keyed with the terminal's MAC key (TAK) from its last sign-
 
 The MAC is ISO/IEC 9797-1 MAC algorithm 3 (the "retail MAC") with padding method 2,
 key 1 the left and key 2 the right half of the TAK, over the message packed exactly as
-it would travel **without** field 64 (so bit 64 of the bitmap clear). The sender then
-adds field 64 and packs again; the receiver removes field 64 from what it decoded,
-packs the rest, and compares. ``docs/iso8583.md`` (section 2.1) has a worked example.
+it travels **without** field 64 (so bit 64 of the bitmap clear). The sender packs
+without field 64, computes the MAC, adds field 64 and packs again. The host checks a
+request over the bytes it received (`received_mac_valid`): those bytes with field 64's
+value taken out and bit 64 cleared, never a re-packing of what it decoded, so that
+nothing the decoder might forgive can slip under a valid MAC. ``docs/iso8583.md``
+(section 2.1) has a worked example.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Mapping
 
-from pospay.iso8583.codec import Message, encode
+from pospay.iso8583.codec import Message, Received, encode
 from pospay.security import _psec
 
 MAC_FIELD = "64"
@@ -47,3 +50,13 @@ def mac_valid(message: Mapping[str, str], mac_key: bytes) -> bool:
     if received is None:
         return False
     return hmac.compare_digest(received.upper(), mac_of(message, mac_key))
+
+
+def received_mac_valid(request: Received, mac_key: bytes) -> bool:
+    """Whether `request` carries field 64 and it is the MAC of the bytes it arrived as,
+    without field 64 and with bit 64 clear."""
+    received = request.message.get(MAC_FIELD)
+    if received is None:
+        return False
+    expected = _psec.retail_mac(mac_key, request.without(MAC_FIELD)).hex().upper()
+    return hmac.compare_digest(received, expected)

@@ -2,8 +2,9 @@
 
 Each terminal holds a `SimHostLink` (the engine's `HostLink` seam). A request is
 encoded with the production codec, crosses the wire with a small latency, and is
-handed to the host process's `HostService.answer` in a task of the host node; the
-answer comes back the same way and is matched by STAN, as over TCP. On the way the
+handed as received (`Received`: its bytes, decoded) to the host process's
+`HostService.answer` in a task of the host node; the answer comes back the same way
+and is matched by STAN, as over TCP. On the way the
 fault plan may drop, duplicate, delay or hold back (reorder) a message, or cut one
 direction between a terminal and the host for a while (a partition). A host that is
 down refuses the connection: the terminal gets `LinkError`, certainly not sent.
@@ -16,7 +17,7 @@ from typing import Protocol
 
 from pospay.errors import LinkError, MessageFormatError, OutcomeUnknown
 from pospay.host.service import HostService
-from pospay.iso8583 import Message, decode, encode
+from pospay.iso8583 import Message, Received, decode, encode
 from pospay.simulation.faults import Fault, FaultPlan, Site
 from pospay.simulation.nodes import Node
 
@@ -97,7 +98,7 @@ class Network:
 
     async def _serve(self, service: HostService, link: SimHostLink, data: bytes) -> None:
         try:
-            request = decode(data)
+            request = Received.from_wire(data)
         except MessageFormatError:
             return
         response = await service.answer(request)

@@ -16,8 +16,10 @@ the reversal never left, and a host that is down for a while must not use up the
 tries. The reversal waits for the next flush.
 
 A response that fails its MAC check is not counted as a try: it says the terminal's
-keys are out of step with the host's, not that the host refused the reversal. The
-reversal stays pending for the flush that follows the engine's next sign-in.
+keys are out of step with the host's, not that the host refused the reversal. Nor is
+a 58: the terminal has no keys the host knows (it never signed in), and the host
+refused the reversal without recording anything. Either way the reversal stays
+pending for the flush that follows the engine's next sign-in.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from sqlalchemy import Connection, Row, insert
 
 from pospay.clock import Clock
 from pospay.errors import LinkError, MacFailure, OutcomeUnknown
+from pospay.iso8583.response_codes import NOT_SIGNED_IN
 from pospay.money import Money
 from pospay.receipts import PAPERS
 from pospay.receipts.reversal_failure import ReversalFailureSlipData, render_reversal_failure
@@ -121,6 +124,12 @@ class ReversalForwarder:
                 if response.get("t") == "0410" and code in CONFIRMING_CODES:
                     await self._committer.run(self._confirmer(reversal_id, code))
                     continue
+                if code == NOT_SIGNED_IN:
+                    log.warning(
+                        "reversal of voucher %s waits for a sign-in: host answered 58",
+                        attempt.voucher,
+                    )
+                    return _status(queued, attempt)
                 problem = f"host answered {response.get('t')} with response code {code!r}"
             log.info("reversal of voucher %s not confirmed: %s", attempt.voucher, problem)
             queued = await self._committer.run(self._failure(reversal_id, problem))
