@@ -1,8 +1,8 @@
 """Packing and unpacking messages with `SPEC`, strictly.
 
-`encode` packs with pyiso8583 after checking content. `decode` reads the bytes itself,
-field by field as `SPEC` lays them out, and accepts only what `encode` would have
-written:
+`encode` packs with pyiso8583 after checking content. `decode` unpacks with pyiso8583
+too, then accepts only what `encode` would have written — pyiso8583 reads what it can
+make sense of (a length prefix is read by Python's `int`), so these checks are ours:
 
 - the MTI is four ASCII digits; a bitmap bit names a field of the layout; the secondary
   bitmap is there only when a field from 65 to 128 is (never all zero);
@@ -15,7 +15,8 @@ written:
 Every fault is a `MessageFormatError` naming the field and the byte offset. A field
 whose length prefix or extent is wrong stops the reading (what follows cannot be
 located); a field whose content is wrong is skipped over, so that an error answer can
-still echo the good fields after it (`MessageFormatError.partial`).
+still echo the good fields after it (`MessageFormatError.partial`): pyiso8583 reads text
+fields as Latin-1 for that, so that any byte decodes and the content check names it.
 
 `Received` keeps a decoded request together with the bytes it arrived as, and where
 each field lay in them: the MAC is checked over those bytes (`pospay.security.mac`).
@@ -46,6 +47,7 @@ _PRINTABLE = frozenset(map(chr, range(0x20, 0x7F)))
 _MTI_LENGTH = 4
 _BITMAP_LENGTH = 8
 _LAST_PRIMARY_FIELD = 64
+_HEAD = ("t", "p", "1")  # the MTI and the bitmaps: not fields of a value
 
 assert SPEC["h"]["max_len"] == 0, "the link has no message header"
 assert SPEC["p"]["data_enc"] == SPEC["1"]["data_enc"] == "b", "bitmaps are binary"
@@ -109,44 +111,79 @@ def decode(data: bytes) -> Message:
     return message
 
 
+# The layout as `decode` hands it to pyiso8583: text fields read as Latin-1, in which
+# every byte decodes, so that a bad byte is the content check's to name and not a stop.
+_READING_SPEC = {
+    key: {**field, "data_enc": "latin-1"} if field["data_enc"] == "ascii" else field
+    for key, field in SPEC.items()
+}
+
+
 def _read(data: bytes) -> tuple[Message, dict[str, Span]]:
     mti = data[:_MTI_LENGTH].decode("latin-1")
     if len(mti) != _MTI_LENGTH or not set(mti) <= _DIGITS:
         raise MessageFormatError(f"MTI {mti!r} is not four digits", field="t", pos=0)
     message: Message = {"t": mti}
     spans: dict[str, Span] = {"t": (0, _MTI_LENGTH)}
-    fields, pos = _read_bitmaps(data, message, spans)
-    # The first content fault, raised once the structure has been read to the end (or
+    pos = _check_bitmaps(data, message, spans)
+    try:
+        decoded, encoded = iso8583.decode(bytearray(data), _READING_SPEC)
+    except iso8583.DecodeError as error:
+        read = {key: value for key, value in error.doc_dec.items() if isinstance(value, str)}
+        # A field read before the fault may still hold bad content: echo only good ones.
+        good = {key: value for key, value in read.items() if _content_fault(key, value) is None}
+        prefix = error.doc_enc.get(error.field, {}).get("len", b"")
+        prefix_fault = _prefix_fault(error.field, prefix)
+        if prefix_fault is not None:  # where the field starts: after the ones read whole
+            fields = (parts for key, parts in error.doc_enc.items() if key not in _HEAD)
+            pos += sum(len(parts["len"]) + len(parts["data"]) for parts in fields) - len(prefix)
+        raise MessageFormatError(
+            prefix_fault or error.msg,
+            field=error.field,
+            pos=pos if prefix_fault is not None else error.pos,
+            partial=_safe(good),
+        ) from None
+    # The first content fault, raised once the structure has been checked to the end (or
     # to the first structural fault, whichever comes first in the bytes).
     first: MessageFormatError | None = None
-    for field in fields:
-        try:
-            value, end = _read_field(data, field, pos)
-        except MessageFormatError as fault:
-            raise _with_partial(first or fault, message) from None
+    for field, parts in encoded.items():
+        if field in _HEAD:
+            continue
+        prefix, raw = parts["len"], parts["data"]
+        prefix_fault = _prefix_fault(field, prefix)
+        if prefix_fault is not None:
+            fault = MessageFormatError(prefix_fault, field=field, pos=pos)
+            raise _with_partial(first or fault, message)
+        end = pos + len(prefix) + len(raw)
         spans[field] = (pos, end)
+        value = decoded[field]
         message[field] = value
         fault_text = _content_fault(field, value)
         if fault_text is not None and first is None:
-            value_at = pos + SPEC[field]["len_type"]
-            first = MessageFormatError(fault_text, field=field, pos=value_at)
+            first = MessageFormatError(fault_text, field=field, pos=pos + len(prefix))
         pos = end
-    if pos != len(data):
-        last = fields[-1] if fields else "p"
-        trailing = MessageFormatError(
-            f"extra data after the last field: {len(data) - pos} bytes", field=last, pos=pos
-        )
-        raise _with_partial(first or trailing, message)
     if first is not None:
         raise _with_partial(first, message)
     _check_canonical(data, message, spans)
     return message, spans
 
 
-def _read_bitmaps(data: bytes, message: Message, spans: dict[str, Span]) -> tuple[list[str], int]:
-    """The fields the bitmaps announce, in order, and where the first of them starts."""
+def _prefix_fault(field: str, prefix: bytes) -> str | None:
+    """Why `prefix`, as read for `field`, is not a length prefix, or None if it is one (or
+    the field has none). pyiso8583 reads a prefix with `int`, which takes a sign, spaces
+    and underscores; on this link a prefix is ASCII digits and nothing else."""
+    length = SPEC[field]["len_type"] if field in SPEC else 0
+    if not length or (len(prefix) == length and prefix.isdigit()):
+        return None
+    if len(prefix) < length:
+        return f"field {field}: the message ends inside its length prefix"
+    return f"field {field}: length prefix {prefix!r} is not {length} ASCII digits"
+
+
+def _check_bitmaps(data: bytes, message: Message, spans: dict[str, Span]) -> int:
+    """Check what the bitmaps announce before pyiso8583 reads them (it would take bit 65
+    for a third bitmap); return where the first field starts."""
     pos = _MTI_LENGTH
-    fields: list[str] = []
     for key, offset in (("p", 0), ("1", 64)):
         if key == "1" and not data[_MTI_LENGTH] & 0x80:
             break
@@ -173,46 +210,9 @@ def _read_bitmaps(data: bytes, message: Message, spans: dict[str, Span]) -> tupl
                 pos=pos,
                 partial=_safe(message),
             )
-        fields += [field for field in announced if field != "1"]
         spans[key] = (pos, pos + _BITMAP_LENGTH)
         pos += _BITMAP_LENGTH
-    return fields, pos
-
-
-def _read_field(data: bytes, field: str, pos: int) -> tuple[str, int]:
-    """Field `field` starting at `pos`: its value, and where the next field starts."""
-    spec = SPEC[field]
-    prefix_length: int = spec["len_type"]
-    length: int = spec["max_len"]
-    if prefix_length:
-        prefix = data[pos : pos + prefix_length]
-        if len(prefix) != prefix_length:
-            raise MessageFormatError(
-                f"field {field}: the message ends inside its length prefix", field=field, pos=pos
-            )
-        if not set(prefix.decode("latin-1")) <= _DIGITS:
-            raise MessageFormatError(
-                f"field {field}: length prefix {prefix!r} is not {prefix_length} ASCII digits",
-                field=field,
-                pos=pos,
-            )
-        length = int(prefix)
-        if length > spec["max_len"]:
-            raise MessageFormatError(
-                f"field {field}: length {length} is above its maximum {spec['max_len']}",
-                field=field,
-                pos=pos,
-            )
-    start = pos + prefix_length
-    raw = data[start : start + length]
-    if len(raw) != length:
-        raise MessageFormatError(
-            f"field {field}: {length} bytes announced, the message ends after {len(raw)}",
-            field=field,
-            pos=start,
-        )
-    value = raw.hex().upper() if spec["data_enc"] == "b" else raw.decode("latin-1")
-    return value, start + length
+    return pos
 
 
 def _content_fault(field: str, value: str) -> str | None:
