@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 from pospay.channels import CardChannel, RoutedChannel
 from pospay.channels.wallet import WalletChannel
 from pospay.clock import Clock, SystemClock
+from pospay.errors import CannotListen
 from pospay.host.notifications_http import notification_app
 from pospay.host.recovery import RecoveryLoop, RecoveryReport
 from pospay.host.server import IsoServer
@@ -39,6 +40,7 @@ from pospay.prepaid import TEST_PROGRAMME, PrepaidLedger, Programme
 from pospay.qr.customer_codes import Wallet
 from pospay.runtime.http_server import HttpServer
 from pospay.runtime.keys import load_or_create_key
+from pospay.security.host_keys import HostKeys, documented_test_keys
 from pospay.storage import GroupCommitter, migrate, open_engine
 from pospay.wallets.clients import wallet_client
 from pospay.wallets.transport import HttpTransport
@@ -71,6 +73,10 @@ class HostNode:
     # port of the host's notification listener (0: a free one). None: no QR payments.
     wallet_urls: Mapping[Wallet, str] | None = None
     notify_port: int = 0
+    # The terminals' master keys and the key-encryption key (`pospay serve` loads them
+    # with `runtime.keys.load_host_keys`). None: the documented test TMK for every
+    # terminal and the key directory's own key-encryption key, for tests and the demo.
+    keys: HostKeys | None = None
 
     host_engine: Engine = field(init=False)
     issuer_engine: Engine = field(init=False)
@@ -128,13 +134,15 @@ class HostNode:
         if self.wallet_urls is not None:
             wallets = self.wallets = await self._wallet_channels()
             channel = WalletRoutedChannel(channel, wallets, host_committer)
+        keys = self.keys or documented_test_keys(load_or_create_key(self.key_dir / "host-kek.key"))
         self.service = service = HostService(
             host_committer,
             channel,
             self.clock,
             HostSettings(
                 pan_key=load_or_create_key(self.key_dir / "host-pan.key"),
-                key_encryption_key=load_or_create_key(self.key_dir / "host-kek.key"),
+                key_encryption_key=keys.key_encryption_key,
+                master_key_of=keys.master_key_of,
                 channel_timeout=self.channel_timeout,
             ),
             wallets=wallets,
@@ -154,6 +162,9 @@ class HostNode:
         self.server = IsoServer(service, host=self.iso_host, port=self.iso_port)
         try:
             await self.server.start()
+        except (OSError, OverflowError) as error:
+            await self.recovery.stop()
+            raise CannotListen("ISO 8583", self.iso_host, self.iso_port, str(error)) from None
         except BaseException:
             await self.recovery.stop()
             raise
@@ -167,6 +178,7 @@ class HostNode:
             notification_app(lambda: getattr(getattr(self, "service", None), "wallets", None)),
             host=self.iso_host,
             port=self.notify_port,
+            service="wallet notifications",
         )
         await self.notify_server.start()
         channels: dict[Wallet, WalletChannel] = {}
