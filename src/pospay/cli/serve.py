@@ -21,6 +21,7 @@ from pospay.runtime import HostNode
 from pospay.runtime.keys import HOST_KEYS_VARIABLE, load_host_keys
 from pospay.runtime.wallet_node import WalletNode
 from pospay.security.host_keys import HostKeys
+from pospay.storage import open_engine
 from pospay.storage.database import sqlite_url
 
 
@@ -128,6 +129,8 @@ def serve(
                 wechat_port,
                 notify_port,
             )
+        for url in {host_url, issuer_url, *([qr.url] if qr else [])}:
+            open_engine(url).dispose()  # a database that cannot be used: before anything runs
         asyncio.run(
             _serve(
                 host_url, issuer_url, data_dir, host, iso_port, recovery, programme, host_keys, qr

@@ -28,7 +28,8 @@ from sqlalchemy import Engine
 from pospay.channels import CardChannel, RoutedChannel
 from pospay.channels.wallet import WalletChannel
 from pospay.clock import Clock, SystemClock
-from pospay.errors import CannotListen
+from pospay.errors import BadHostKeys, CannotListen
+from pospay.host import link_keys
 from pospay.host.notifications_http import notification_app
 from pospay.host.recovery import RecoveryLoop, RecoveryReport
 from pospay.host.server import IsoServer
@@ -135,6 +136,7 @@ class HostNode:
             wallets = self.wallets = await self._wallet_channels()
             channel = WalletRoutedChannel(channel, wallets, host_committer)
         keys = self.keys or documented_test_keys(load_or_create_key(self.key_dir / "host-kek.key"))
+        await self._check_stored_keys(host_committer, keys)
         self.service = service = HostService(
             host_committer,
             channel,
@@ -170,6 +172,27 @@ class HostNode:
             raise
         return self
 
+    async def _check_stored_keys(self, committer: GroupCommitter, keys: HostKeys) -> None:
+        """Every stored working key under `keys`' KEK (those under the previous one
+        wrapped again), or `BadHostKeys`: a host must not run on keys it cannot read."""
+        kek, previous = keys.key_encryption_key, keys.previous_key_encryption_key
+        lost = await committer.run(
+            lambda connection: link_keys.rewrap_working_keys(connection, kek, previous)
+        )
+        if lost:
+            await self._stop_committers()
+            raise BadHostKeys(
+                f"the working keys of {len(lost)} terminals (e.g. {lost[0]}) in the host's "
+                "database are not under this key_encryption_key: give the one they are "
+                "under as previous_key_encryption_key to rotate it"
+            )
+
+    async def _stop_committers(self) -> None:
+        for committer in self._committers:
+            await committer.stop()
+        self.host_engine.dispose()
+        self.issuer_engine.dispose()
+
     async def _wallet_channels(self) -> dict[Wallet, WalletChannel]:
         """Clients of the wallet services, told to notify the host's listener (started
         here, first, so that its port is known)."""
@@ -201,7 +224,4 @@ class HostNode:
             await self.notify_server.stop()
         for transport in self._wallet_transports:
             await transport.aclose()
-        for committer in self._committers:
-            await committer.stop()
-        self.host_engine.dispose()
-        self.issuer_engine.dispose()
+        await self._stop_committers()

@@ -8,6 +8,7 @@ ceremony that loaded each terminal's TMK. The file is JSON:
     {
       "format": "pospay-host-keys/1",
       "key_encryption_key": "<32, 48 or 64 hex digits: an AES key>",
+      "previous_key_encryption_key": "<the same, only while rotating it>",
       "terminal_master_keys": {
         "10000001": {"key": "<32 hex digits>", "kcv": "<6 hex digits>"},
         "*": {"key": "<32 hex digits>", "kcv": "<6 hex digits>"}
@@ -17,9 +18,11 @@ ceremony that loaded each terminal's TMK. The file is JSON:
 A TMK is a double-length TDES key (16 bytes, every byte of odd parity, its two halves
 different) with its key check value (`security.keys.key_check_value`), under the
 terminal id (8 characters, field 41) or under ``*`` for every terminal not named. A
-terminal with no TMK in the file cannot sign in. The documented test keys
-(`security.test_keys`) are refused unless the caller allows them (`--test-keys`).
-Parsing is pure; reading the file or the environment is `runtime.keys`'s.
+terminal with no TMK in the file cannot sign in. The KEK wraps each terminal's working
+keys in the host's database; to rotate it, the old one goes in
+``previous_key_encryption_key`` for one start of the host, which wraps them again.
+The documented test keys (`security.test_keys`) are refused unless the caller allows
+them (`--test-keys`). Parsing is pure; reading the file or the environment is `runtime.keys`'s.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ KEY_FILE_FORMAT = "pospay-host-keys/1"
 ANY_TERMINAL = "*"
 TERMINAL_ID_LENGTH = 8
 KEK_LENGTHS = (16, 24, 32)  # AES key wrap (RFC 3394) takes an AES-128, -192 or -256 key
+_KEKS = ("key_encryption_key", "previous_key_encryption_key")
 _DOCUMENTED_TEST_KEYS = frozenset(
     {TEST_TMK, TEST_ZONE_PIN_KEY, TEST_PIN_VERIFICATION_KEY, TEST_IMK_AC}
 )
@@ -55,6 +59,9 @@ class HostKeys:
     key_encryption_key: bytes = field(repr=False)
     terminal_master_keys: Mapping[str, bytes] = field(repr=False)
     default_master_key: bytes | None = field(default=None, repr=False)
+    # The key-encryption key being rotated out: stored working keys still under it are
+    # wrapped again under `key_encryption_key` when the host starts.
+    previous_key_encryption_key: bytes | None = field(default=None, repr=False)
     # Whether these are the documented test keys (`--test-keys`), for the start-up line.
     test_keys: bool = False
 
@@ -85,12 +92,13 @@ def parse_host_keys(text: str, *, allow_test_keys: bool) -> HostKeys:
         raise BadHostKeys("not a JSON object")
     if document.get("format") != KEY_FILE_FORMAT:
         raise BadHostKeys(f'"format" is {document.get("format")!r}, expected {KEY_FILE_FORMAT!r}')
-    unknown = sorted(set(document) - {"format", "key_encryption_key", "terminal_master_keys"})
+    unknown = sorted(set(document) - {"format", *_KEKS, "terminal_master_keys"})
     if unknown:
         raise BadHostKeys(f"unknown entries {', '.join(unknown)}")
-    kek = _hex(document.get("key_encryption_key"), "key_encryption_key")
-    if len(kek) not in KEK_LENGTHS:
-        raise BadHostKeys(f"key_encryption_key: {len(kek)} bytes, expected 16, 24 or 32 (AES)")
+    kek = _key_encryption_key(document.get(_KEKS[0]), _KEKS[0])
+    previous = None
+    if _KEKS[1] in document:
+        previous = _key_encryption_key(document[_KEKS[1]], _KEKS[1])
     entries = document.get("terminal_master_keys")
     if not isinstance(entries, dict) or not entries:
         raise BadHostKeys('"terminal_master_keys" must map terminal ids (or "*") to TMKs')
@@ -110,7 +118,14 @@ def parse_host_keys(text: str, *, allow_test_keys: bool) -> HostKeys:
     test = allow_test_keys and any(
         key in _DOCUMENTED_TEST_KEYS for key in [*tmks.values(), default]
     )
-    return HostKeys(kek, tmks, default, test_keys=test)
+    return HostKeys(kek, tmks, default, previous, test_keys=test)
+
+
+def _key_encryption_key(value: Any, where: str) -> bytes:
+    key = _hex(value, where)
+    if len(key) not in KEK_LENGTHS:
+        raise BadHostKeys(f"{where}: {len(key)} bytes, expected 16, 24 or 32 (an AES key)")
+    return key
 
 
 def _master_key(entry: Any, where: str) -> bytes:
