@@ -76,7 +76,8 @@ class DemoResult:
     report: AgreementReport
     # Which trading day this was on its databases: 1 on new ones, then one more each run
     # (the terminal's batch when the day began: every demo day settles its batch). The
-    # `by_*` counts are this day's; the report, attempts and receipts cover every day.
+    # counts, receipts and attempts are this day's; the report (the verdict) covers the
+    # databases, every day on them.
     day: int = 1
     by_type: Counter[str] = field(default_factory=Counter)
     by_method: Counter[str] = field(default_factory=Counter)
@@ -139,7 +140,8 @@ class DemoResult:
         return {
             "agreement": self.agreement,
             "trading_day": self.day,
-            "attempts": self.report.attempts,
+            "attempts": sum(self.by_type.values()),
+            "audited_attempts": self.report.attempts,
             "host_journal_rows": self.report.host_rows,
             "issuer_movements": self.report.issuer_movements,
             "ledger_balanced": self.report.ledger_balanced,
@@ -219,7 +221,7 @@ async def _run(
         name: sqlite_url(data_dir / f"{name}.db")
         for name in ("host", "issuer", "terminal", "wallets")
     }
-    day = _trading_day(urls["terminal"])
+    day, issued_before = _before_the_day(urls["terminal"])
     plan = plan_trading_day(seed)
     prepaid_plan = plan_prepaid_day()
     script = fault_script(plan) if faults else None
@@ -302,7 +304,8 @@ async def _run(
             engines["terminal"], engines["host"], engines["issuer"], wallets=engines["wallets"]
         )
         with engines["terminal"].connect() as connection:
-            result.receipt_census = receipt_census(connection)
+            issued = receipt_census(connection)
+        result.receipt_census = {k: n - issued_before.get(k, 0) for k, n in issued.items()}
         if result.recovery is not None:
             result.recovery.read_terminal(engines["terminal"], DEMO_TERMINAL.terminal_id)
     finally:
@@ -427,21 +430,23 @@ def card_read(planned: PlannedAttempt) -> CardRead:
     return CardRead.for_test_card(planned.card, planned.method, pin=planned.pin)
 
 
-def _trading_day(terminal_url: str) -> int:
-    """The day the demo's terminal starts now: its open batch, 1 on a new database."""
+def _before_the_day(terminal_url: str) -> tuple[int, dict[str, int]]:
+    """The day the demo's terminal starts now (its open batch: every demo day settles
+    one; 1 on a new database) and the receipts earlier days issued."""
     engine = open_engine(terminal_url)
     try:
         if not inspect(engine).has_table(terminal_state.name):
-            return 1
+            return 1, {}
         with engine.connect() as connection:
             batch = connection.execute(
                 select(terminal_state.c.batch).where(
                     terminal_state.c.terminal_id == DEMO_TERMINAL.terminal_id
                 )
             ).scalar()
+            issued = receipt_census(connection)
     finally:
         engine.dispose()
-    return 1 if batch is None else int(batch)
+    return (1 if batch is None else int(batch)), issued
 
 
 def _log_to(path: Path) -> logging.Handler:
