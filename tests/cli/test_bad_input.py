@@ -46,30 +46,21 @@ def test_an_iso_port_out_of_range_is_named(tmp_path: Path, keys_env: dict[str, s
     assert_one_line(result, "--iso-port", "65535")
 
 
-def test_serve_names_the_wallet_port_in_use(
-    tmp_path: Path, keys_env: dict[str, str], taken_port: int
+@pytest.mark.parametrize(
+    ("command", "named"),
+    [
+        (["serve", "--iso-port", "0", "--alipay-port", "{port}"], "alipay"),
+        (["wallet", "serve", "--alipay-port", "0", "--wechat-port", "{port}"], "wechat"),
+        (["printer", "serve", "--port", "0", "--control-port", "{port}"], "control"),
+    ],
+    ids=["serve", "wallet serve", "printer serve"],
+)
+def test_a_port_in_use_is_named_with_its_service(
+    command: list[str], named: str, tmp_path: Path, keys_env: dict[str, str], taken_port: int
 ) -> None:
-    result = pospay(
-        "serve", "--iso-port", "0", "--alipay-port", str(taken_port), "--data-dir", str(tmp_path),
-        env=keys_env,
-    )  # fmt: skip
-    assert_one_line(result, "alipay", str(taken_port))
-
-
-def test_wallet_serve_names_the_port_in_use(tmp_path: Path, taken_port: int) -> None:
-    result = pospay(
-        "wallet", "serve", "--alipay-port", "0", "--wechat-port", str(taken_port),
-        "--data-dir", str(tmp_path),
-    )  # fmt: skip
-    assert_one_line(result, "wechat", str(taken_port))
-
-
-def test_printer_names_its_control_port_in_use(tmp_path: Path, taken_port: int) -> None:
-    result = pospay(
-        "printer", "serve", "--port", "0", "--control-port", str(taken_port),
-        "--out", str(tmp_path),
-    )  # fmt: skip
-    assert_one_line(result, "control", str(taken_port))
+    arguments = [argument.format(port=taken_port) for argument in command]
+    where = ["--out" if command[0] == "printer" else "--data-dir", str(tmp_path)]
+    assert_one_line(pospay(*arguments, *where, env=keys_env), named, str(taken_port))
 
 
 @pytest.mark.parametrize(
