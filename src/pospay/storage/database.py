@@ -63,8 +63,11 @@ def open_engine(url: str, *, schema: str | None = None) -> Engine:
     try:
         _probe(engine)
     except engine.dialect.loaded_dbapi.Error as error:
-        engine.dispose()
         raise DatabaseUnusable(shown, _reason(str(error))) from None
+    finally:
+        # No connection is left in the pool: the engine connects again when first used,
+        # and one its caller never uses holds nothing open.
+        engine.dispose()
     return engine
 
 
