@@ -100,7 +100,7 @@ def postgres_schema(url: str, name: str | None, keep: bool) -> Iterator[str]:
 
 def start_host(data_dir: Path, db_url: str | None) -> Host:
     pospay = Path(sys.executable).with_name("pospay")
-    command = [str(pospay), "serve", "--iso-port", "0", "--data-dir", str(data_dir)]
+    command = [str(pospay), "serve", "--test-keys", "--iso-port", "0", "--data-dir", str(data_dir)]
     if db_url is not None:
         command += ["--db", db_url]
     log = data_dir / "serve.log"

@@ -11,6 +11,10 @@ import pytest
 from databases import PG_SKIP_REASON, PG_URL_VARIABLE, Database, postgres_database
 from pospay.storage.database import sqlite_url
 
+# A bug that reaches `pospay`'s last-resort boundary (`pospay.cli.app.main`) prints one
+# line for a user; in a test's child process it must show its traceback instead.
+os.environ.setdefault("POSPAY_TRACEBACK", "1")
+
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:

@@ -214,6 +214,7 @@ class HostProcess:
         self.command = [
             str(POSPAY),
             "serve",
+            "--test-keys",
             "--iso-port",
             str(port),
             "--host",

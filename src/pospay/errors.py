@@ -11,7 +11,11 @@ Callers catch the branch they can act on; each error carries what is needed to a
     │   ├── OriginalNotFound      a void, refund, completion or cancel names no attempt here
     │   ├── NotAuthorised         the operator may not do this kind (.kind, .role needed)
     │   ├── NothingToReprint      a reprint was asked for before any receipt or slip existed
-    │   └── KeyCheckFailed        a working key from sign-in fails its key check value
+    │   ├── KeyCheckFailed        a working key from sign-in fails its key check value
+    │   └── ConfigurationError    a command's set-up cannot be used; nothing was started
+    │       ├── DatabaseUnusable  a database URL or file cannot be opened (.url, no password)
+    │       ├── CannotListen      a port to serve on is taken or not allowed (.service, .port)
+    │       └── BadHostKeys       the host's key file is missing, malformed or holds test keys
     ├── IllegalTransition         the transaction state machine refused an event
     ├── Declined                  an authority answered with a non-approval response code
     │   └── InsufficientFunds     a posting would take a ledger balance below zero (51)
@@ -111,6 +115,37 @@ class NothingToReprint(BadInput):
 class KeyCheckFailed(BadInput):
     """A working key received at sign-in does not match its key check value; the
     terminal keeps its previous keys and is not signed in."""
+
+
+class ConfigurationError(BadInput):
+    """What a command was given to run with (a database, a port, a key file) cannot be
+    used. Nothing was started or changed; the message names the fault and what to do,
+    in one line, and `pospay` exits 2 with it."""
+
+
+class DatabaseUnusable(ConfigurationError):
+    """The database at `url` (its password hidden) cannot be opened: no driver for its
+    scheme, no server answering, or a file that is not a sound SQLite database."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"database {url}: {reason}")
+        self.url = url
+        self.reason = reason
+
+
+class CannotListen(ConfigurationError):
+    """`service` (e.g. "ISO 8583", "printer control") cannot listen on `host`:`port`."""
+
+    def __init__(self, service: str, host: str, port: int, reason: str) -> None:
+        super().__init__(f"cannot listen for {service} on {host}:{port}: {reason}")
+        self.service = service
+        self.host = host
+        self.port = port
+
+
+class BadHostKeys(ConfigurationError):
+    """The host's keys (a key file, `POSPAY_HOST_KEYS`) are missing, malformed, fail a
+    check (length, parity, KCV), or are the documented test keys without `--test-keys`."""
 
 
 class IllegalTransition(PospayError):

@@ -469,7 +469,7 @@ def schema_url(url: str, schema: str) -> str:
 
 
 def start_host(database: Database, data_dir: Path) -> Host:
-    command = [str(POSPAY), "serve", "--iso-port", "0", "--data-dir", str(data_dir)]
+    command = [str(POSPAY), "serve", "--test-keys", "--iso-port", "0", "--data-dir", str(data_dir)]
     if database.backend == "sqlite":
         journal_url = f"sqlite:///{data_dir / 'host.db'}"  # serve's default place
     else:

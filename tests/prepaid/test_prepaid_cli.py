@@ -53,7 +53,9 @@ async def test_a_statement_names_a_bad_number_and_a_card_never_issued(tmp_path: 
 
 
 def test_serve_refuses_a_bin_that_cannot_be_one(tmp_path: Path) -> None:
-    result = run_pospay("serve", "--prepaid-bin", "12", "--data-dir", str(tmp_path), timeout=60)
+    result = run_pospay(
+        "serve", "--test-keys", "--prepaid-bin", "12", "--data-dir", str(tmp_path), timeout=60
+    )
     assert result.returncode == 2
     assert "--prepaid-bin" in result.stderr and "6 to 11 digits" in result.stderr
 

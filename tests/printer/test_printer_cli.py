@@ -76,6 +76,13 @@ def test_serve_prints_takes_faults_and_stops_on_sigterm(
     assert raised.value.reason == "cover_open"
     refused = control(control_port, "fault smoke")
     assert refused["ok"] is False and "smoke" in str(refused["error"])
+    for bad in ("delay abc", "delay -1", "delay nan", "feed paper"):
+        refused = control(control_port, bad)
+        assert refused["ok"] is False, bad
+        assert bad in str(refused["error"]), refused
+        assert "could not convert" not in str(refused["error"]), refused
+    assert control(control_port, "delay 0.5")["delay"] == 0.5
+    assert control(control_port, "delay 0")["delay"] == 0.0
 
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0

@@ -119,7 +119,7 @@ def _print_summary(console: Console, result: DemoResult) -> None:
             f"({how}), {settlement.attempts_settled} attempts settled, "
             f"next batch {settlement.next_batch}"
         )
-    console.print(f"databases and log: {result.data_dir}")
+    console.print(f"databases and log: {result.data_dir} (trading day {result.day} on them)")
     for finding in report.findings:
         console.print(f"[red]✗ {finding.invariant}[/red] {finding.attempt}: {finding.detail}")
     for surprise in result.unexpected:

@@ -72,8 +72,8 @@ def serve(
     )
     try:
         asyncio.run(_serve(server))
-    except OSError as error:
-        typer.echo(f"pospay printer serve: cannot listen on {host}:{port}: {error}", err=True)
+    except OSError as error:  # the output folder: a port taken is `CannotListen`
+        typer.echo(f"pospay printer serve: --out {out}: {error}", err=True)
         raise typer.Exit(2) from None
 
 

@@ -58,7 +58,7 @@ def check_command(
     """Say whether a QR code can be used for this sale and, if not, exactly why."""
     sale = _sale(amount, currency)
     path = Path(code)
-    if path.is_file():
+    if _is_file(path):
         payload, failure = _decode_image(path)
         source = "image"
     elif path.suffix.lower() in _IMAGE_SUFFIXES:
@@ -100,13 +100,22 @@ def _against_journal(verdict: Verdict, data_dir: Path) -> Verdict:
     return already_used(verdict, found.voucher, found.state)
 
 
+def _is_file(path: Path) -> bool:
+    """Whether `path` names a file; a text no file system takes for a name (too long,
+    a NUL in it) is a payload, not a missing image."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def _sale(amount: str | None, currency: str | None) -> Money | None:
+    if currency is not None:
+        try:
+            Money(0, currency)
+        except BadInput as error:
+            _usage(f"--currency: {error}")
     if amount is None:
-        if currency is not None:
-            try:
-                Money(0, currency)
-            except BadInput as error:
-                _usage(str(error))
         return None
     if currency is None:
         _usage("--amount needs --currency (the amount is read in that currency's decimals)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,7 +18,10 @@ from pospay.cli.wallet import announce
 from pospay.prepaid import TEST_PREPAID_BIN, TEST_PROGRAMME, Programme
 from pospay.qr.customer_codes import Wallet
 from pospay.runtime import HostNode
+from pospay.runtime.keys import HOST_KEYS_VARIABLE, load_host_keys
 from pospay.runtime.wallet_node import WalletNode
+from pospay.security.host_keys import HostKeys
+from pospay.storage import open_engine
 from pospay.storage.database import sqlite_url
 
 
@@ -28,7 +32,9 @@ def serve(
     issuer_db: Annotated[
         str | None, typer.Option(help="Issuer simulator database URL (default: same as --db).")
     ] = None,
-    iso_port: Annotated[int, typer.Option(help="TCP port for ISO 8583 terminals.")] = 8583,
+    iso_port: Annotated[
+        int, typer.Option(min=0, max=65535, help="TCP port for ISO 8583 terminals.")
+    ] = 8583,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     data_dir: Annotated[
         Path, typer.Option(help="Keys, and SQLite files when no URL is given.")
@@ -83,6 +89,21 @@ def serve(
         int,
         typer.Option(min=0, max=65535, help="The host's wallet notification listener (0: free)."),
     ] = 0,
+    keys: Annotated[
+        Path | None,
+        typer.Option(
+            help="The host's key file: each terminal's master key and the key-encryption "
+            f"key (README, Keys). Default: ${HOST_KEYS_VARIABLE}, a file's path or its text.",
+        ),
+    ] = None,
+    test_keys: Annotated[
+        bool,
+        typer.Option(
+            "--test-keys",
+            help="Allow the documented test keys (the test TMK for every terminal without "
+            "a key file): a test bench only, never real cards.",
+        ),
+    ] = False,
 ) -> None:
     """Serve terminals over ISO 8583/TCP until Ctrl-C or SIGTERM."""
     logging.basicConfig(
@@ -93,6 +114,9 @@ def serve(
     except ValueError as fault:
         typer.echo(f"pospay serve: --prepaid-bin: {fault}", err=True)
         raise typer.Exit(2) from None
+    host_keys = load_host_keys(
+        keys, test_keys=test_keys, key_dir=data_dir / "keys", environ=os.environ
+    )
     host_url = db or sqlite_url(data_dir / "host.db")
     issuer_url = issuer_db or (db if db else sqlite_url(data_dir / "issuer.db"))
     try:
@@ -105,9 +129,15 @@ def serve(
                 wechat_port,
                 notify_port,
             )
-        asyncio.run(_serve(host_url, issuer_url, data_dir, host, iso_port, recovery, programme, qr))
-    except OSError as error:
-        typer.echo(f"pospay serve: cannot listen on {host}:{iso_port}: {error}", err=True)
+        for url in {host_url, issuer_url, *([qr.url] if qr else [])}:
+            open_engine(url).dispose()  # a database that cannot be used: before anything runs
+        asyncio.run(
+            _serve(
+                host_url, issuer_url, data_dir, host, iso_port, recovery, programme, host_keys, qr
+            )
+        )
+    except OSError as error:  # the data directory: ports and databases are named errors
+        typer.echo(f"pospay serve: {error}", err=True)
         raise typer.Exit(2) from None
 
 
@@ -134,6 +164,7 @@ async def _serve(
     port: int,
     recovery: _Recovery,
     programme: Programme,
+    host_keys: HostKeys,
     wallets: _Wallets | None,
 ) -> None:
     stop = asyncio.Event()
@@ -156,6 +187,7 @@ async def _serve(
             port,
             recovery,
             programme,
+            host_keys,
             wallets,
             wallet_urls,
             stop,
@@ -170,6 +202,7 @@ async def _serve_host(
     port: int,
     recovery: _Recovery,
     programme: Programme,
+    host_keys: HostKeys,
     wallets: _Wallets | None,
     wallet_urls: dict[Wallet, str] | None,
     stop: asyncio.Event,
@@ -184,9 +217,11 @@ async def _serve_host(
         recovery_grace=recovery.grace,
         startup_recovery_grace=recovery.startup_grace,
         programme=programme,
+        keys=host_keys,
         wallet_urls=wallet_urls,
         notify_port=0 if wallets is None else wallets.notify_port,
     ) as node:
+        typer.echo(f"pospay host keys: {host_keys.describe()}", err=True)
         report = node.startup_recovery
         typer.echo(
             f"pospay host recovery at start-up: {len(report.resolved)} attempts resolved, "

@@ -39,9 +39,12 @@ class PrepaidStep:
     refunds: int | None = None  # a refund: the position of the payment it gives back
 
 
-def demo_prepaid_cards(seed: int, now: datetime) -> list[BlankCard]:
-    """The demo's two blank cards: numbered from `seed`, valid for two years from `now`."""
-    rng = random.Random(f"pospay-demo-prepaid:{seed}")  # noqa: S311 - stock numbers, not secrets
+def demo_prepaid_cards(seed: int, now: datetime, day: int = 1) -> list[BlankCard]:
+    """The demo's two blank cards of its trading `day` (1 on new databases, one more each
+    day after on the same ones, each day's cards new): numbered from `seed` and `day`,
+    valid for two years from `now`."""
+    stock = f"pospay-demo-prepaid:{seed}" + ("" if day == 1 else f":{day}")
+    rng = random.Random(stock)  # noqa: S311 - stock numbers, not secrets
     return blank_cards(TEST_PROGRAMME, rng, 2, expiry=expiry_after(now, 24))
 
 

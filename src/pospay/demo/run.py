@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import inspect, select
+
 from pospay.audit import AgreementReport, check_agreement
 from pospay.audit.receipts import receipt_census
 from pospay.clock import SystemClock
@@ -53,6 +55,7 @@ from pospay.terminal.link import HostLink
 from pospay.terminal.operators import Credentials, Role
 from pospay.terminal.outcome import Outcome
 from pospay.terminal.settlement import SettlementOutcome
+from pospay.terminal.tables import terminal_state
 from pospay.transaction import Kind, Method
 from pospay.wallets.payers import code_for
 
@@ -71,6 +74,11 @@ class DemoResult:
     data_dir: Path
     out_dir: Path
     report: AgreementReport
+    # Which trading day this was on its databases: 1 on new ones, then one more each run
+    # (the terminal's batch when the day began: every demo day settles its batch). The
+    # counts, receipts and attempts are this day's; the report (the verdict) covers the
+    # databases, every day on them.
+    day: int = 1
     by_type: Counter[str] = field(default_factory=Counter)
     by_method: Counter[str] = field(default_factory=Counter)
     by_outcome: Counter[str] = field(default_factory=Counter)
@@ -131,7 +139,9 @@ class DemoResult:
     def as_json(self) -> dict[str, Any]:
         return {
             "agreement": self.agreement,
-            "attempts": self.report.attempts,
+            "trading_day": self.day,
+            "attempts": sum(self.by_type.values()),
+            "audited_attempts": self.report.attempts,
             "host_journal_rows": self.report.host_rows,
             "issuer_movements": self.report.issuer_movements,
             "ledger_balanced": self.report.ledger_balanced,
@@ -211,11 +221,12 @@ async def _run(
         name: sqlite_url(data_dir / f"{name}.db")
         for name in ("host", "issuer", "terminal", "wallets")
     }
+    day, issued_before = _before_the_day(urls["terminal"])
     plan = plan_trading_day(seed)
     prepaid_plan = plan_prepaid_day()
     script = fault_script(plan) if faults else None
     on_start(len(plan) + len(prepaid_plan) + 1)  # the attempts, then settlement
-    result = DemoResult(data_dir=data_dir, out_dir=out_dir, report=AgreementReport())
+    result = DemoResult(data_dir=data_dir, out_dir=out_dir, report=AgreementReport(), day=day)
     result.printer = device.description
     result.recovery = Recovery() if faults else None
     watch = PrinterWatch(device.printer)
@@ -272,7 +283,7 @@ async def _run(
                 if result.recovery is not None:
                     result.recovery.status_queries_sent += outcome.status_queries
                 on_attempt(planned)
-            cards = demo_prepaid_cards(seed, SystemClock().now())
+            cards = demo_prepaid_cards(seed, SystemClock().now(), day)
             prepaid_vouchers: list[str] = []
             for step in prepaid_plan:
                 outcomes = await perform_prepaid_step(
@@ -293,7 +304,8 @@ async def _run(
             engines["terminal"], engines["host"], engines["issuer"], wallets=engines["wallets"]
         )
         with engines["terminal"].connect() as connection:
-            result.receipt_census = receipt_census(connection)
+            issued = receipt_census(connection)
+        result.receipt_census = {k: n - issued_before.get(k, 0) for k, n in issued.items()}
         if result.recovery is not None:
             result.recovery.read_terminal(engines["terminal"], DEMO_TERMINAL.terminal_id)
     finally:
@@ -350,15 +362,21 @@ def _check_printing(
 
 
 async def _staff(terminal: Terminal) -> Credentials:
-    """The demo shop's operators: an admin, a supervisor and the cashier on duty."""
+    """The demo shop's operators: an admin, a supervisor and the cashier on duty, added
+    on the first day (a later day on the same data directory finds them there)."""
     admin = Credentials("00", DEMO_PASSWORDS["00"])
-    await terminal.operators.add("00", "店长 Manager", Role.ADMIN, admin.password)
-    await terminal.operators.add(
-        "09", "主管 Supervisor", Role.SUPERVISOR, DEMO_PASSWORDS["09"], by=admin
+    existing = {operator.operator_id for operator in await terminal.operators.list()}
+    staff = (
+        ("00", "店长 Manager", Role.ADMIN),
+        ("09", "主管 Supervisor", Role.SUPERVISOR),
+        ("01", "收银员 Cashier", Role.CASHIER),
     )
-    await terminal.operators.add(
-        "01", "收银员 Cashier", Role.CASHIER, DEMO_PASSWORDS["01"], by=admin
-    )
+    for operator_id, name, role in staff:
+        if operator_id not in existing:
+            by = None if role is Role.ADMIN else admin
+            await terminal.operators.add(
+                operator_id, name, role, DEMO_PASSWORDS[operator_id], by=by
+            )
     await terminal.log_in(Credentials("01", DEMO_PASSWORDS["01"]))
     return Credentials("09", DEMO_PASSWORDS["09"])
 
@@ -410,6 +428,25 @@ def card_read(planned: PlannedAttempt) -> CardRead:
         assert planned.pan is not None
         return CardRead(planned.pan, "3012", planned.method)
     return CardRead.for_test_card(planned.card, planned.method, pin=planned.pin)
+
+
+def _before_the_day(terminal_url: str) -> tuple[int, dict[str, int]]:
+    """The day the demo's terminal starts now (its open batch: every demo day settles
+    one; 1 on a new database) and the receipts earlier days issued."""
+    engine = open_engine(terminal_url)
+    try:
+        if not inspect(engine).has_table(terminal_state.name):
+            return 1, {}
+        with engine.connect() as connection:
+            batch = connection.execute(
+                select(terminal_state.c.batch).where(
+                    terminal_state.c.terminal_id == DEMO_TERMINAL.terminal_id
+                )
+            ).scalar()
+            issued = receipt_census(connection)
+    finally:
+        engine.dispose()
+    return (1 if batch is None else int(batch)), issued
 
 
 def _log_to(path: Path) -> logging.Handler:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, delete, insert, select
+from cryptography.hazmat.primitives.keywrap import InvalidUnwrap
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from pospay.host.tables import host_terminal_key
 from pospay.security.keys import (
@@ -52,3 +53,39 @@ def working_keys(connection: Connection, terminal_id: str, kek: bytes) -> Workin
     return WorkingKeys(
         unwrap_from_storage(kek, row.pin_key_wrapped), unwrap_from_storage(kek, row.mac_key_wrapped)
     )
+
+
+def rewrap_working_keys(
+    connection: Connection, kek: bytes, previous_kek: bytes | None = None
+) -> list[str]:
+    """Bring every stored working key under `kek`: a pair still wrapped under
+    `previous_kek` (the key-encryption key being rotated out) is wrapped again under
+    `kek`. Returns the terminals whose keys are under neither key, changing nothing for
+    them: a host must not run with keys it cannot read (the caller refuses to start)."""
+    lost = []
+    for row in connection.execute(select(host_terminal_key)):
+        wrapped = (row.pin_key_wrapped, row.mac_key_wrapped)
+        if _unwraps(kek, *wrapped):
+            continue
+        if previous_kek is None or not _unwraps(previous_kek, *wrapped):
+            lost.append(row.terminal_id)
+            continue
+        clear = [unwrap_from_storage(previous_kek, key) for key in wrapped]
+        connection.execute(
+            update(host_terminal_key)
+            .where(host_terminal_key.c.terminal_id == row.terminal_id)
+            .values(
+                pin_key_wrapped=wrap_for_storage(kek, clear[0]),
+                mac_key_wrapped=wrap_for_storage(kek, clear[1]),
+            )
+        )
+    return lost
+
+
+def _unwraps(kek: bytes, *wrapped: bytes) -> bool:
+    try:
+        for key in wrapped:
+            unwrap_from_storage(kek, key)
+    except InvalidUnwrap:
+        return False
+    return True

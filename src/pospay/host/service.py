@@ -86,6 +86,7 @@ log = logging.getLogger(__name__)
 
 FORMAT_ERROR = "30"
 INVALID_TRANSACTION = "12"
+NO_MASTER_KEY = "58"  # a sign-in from a terminal the host holds no master key for
 # Requests whose field 37 names an earlier attempt: a follow-up's original, or the card
 # sale that paid for a prepaid top-up.
 _NAMES_AN_ATTEMPT = frozenset({*ORIGINAL_KIND, Kind.PREPAID_CARD_TOP_UP})
@@ -192,6 +193,12 @@ class HostService:
             return error_response(request, FORMAT_ERROR)
 
     async def _sign_in(self, request: Message) -> Message:
+        master_key = self._settings.master_key_of(request["41"])
+        if master_key is None:
+            # No TMK for this terminal in the host's keys: no working keys can reach it.
+            # Nothing is recorded; 58 as for any request of a terminal not signed in.
+            log.warning("sign-in of terminal %s refused: no master key for it", request["41"])
+            return _sign_in_answer(request, NO_MASTER_KEY)
         now = self._clock.now()
         # Fresh working keys at every sign-in, stored (wrapped) in the sign-in's unit.
         keys = generate_working_keys(self._settings.random_bytes)
@@ -204,17 +211,7 @@ class HostService:
             )
 
         await self._committer.run(work)
-        return {
-            "t": response_mti(request["t"]),
-            "7": request["7"],
-            "11": request["11"],
-            "39": "00",
-            "41": request["41"],
-            "42": request["42"],
-            "60": request["60"],
-            "62": working_keys_field(keys, self._settings.master_key_of(request["41"])),
-            "70": request["70"],
-        }
+        return _sign_in_answer(request, "00") | {"62": working_keys_field(keys, master_key)}
 
     async def _authorise(self, kind: Kind, request: Message) -> Message:
         # A follow-up carries no card: the original its field 37 names supplies it.
@@ -412,3 +409,9 @@ class HostService:
     def _replay_recorder(self, row_id: int, code: str) -> Callable[[Connection], None]:
         now = self._clock.now()
         return lambda connection: journal.record_replay(connection, row_id, code, now)
+
+
+def _sign_in_answer(request: Message, response_code: str) -> Message:
+    """An 0810 echoing the 0800, with `response_code` (working keys added by the caller)."""
+    echoed = {field: request[field] for field in ("7", "11", "41", "42", "60", "70")}
+    return {"t": response_mti(request["t"]), "39": response_code, **echoed}

@@ -19,9 +19,10 @@ class HostSettings:
     # Wraps the working keys the host stores (`runtime.HostNode` loads it from the data
     # directory; the random default suits a host that lives for one test).
     key_encryption_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
-    # Each terminal's master key: a production host asks its HSM; this bench knows the
-    # documented test TMK (`security.test_keys`).
-    master_key_of: Callable[[str], bytes] = terminal_master_key
+    # Each terminal's master key, None for a terminal the host has none for (its sign-in
+    # is refused). `pospay serve` takes them from its key file (`security.host_keys`);
+    # the default is the documented test TMK (`security.test_keys`) for every terminal.
+    master_key_of: Callable[[str], bytes | None] = terminal_master_key
     # The zone PIN key shared with the card issuer (PIN blocks are translated to it).
     zone_pin_key: bytes = field(default=TEST_ZONE_PIN_KEY, repr=False)
     random_bytes: RandomBytes = secrets.token_bytes

@@ -29,14 +29,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from pospay.errors import CannotListen
 from pospay.printer.escpos_decode import EscposDecoder, Event, StatusRequest
 from pospay.printer.job import DecodedJob
 from pospay.printer.render import render_png
@@ -46,6 +48,7 @@ log = logging.getLogger(__name__)
 
 PAPER_DOTS = {58: 384, 80: 576}
 _NUMBERED = re.compile(r"^(\d{4,})\.txt$")
+_Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,13 +93,24 @@ class PrinterServer:
     async def start(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
         port, control_port = self._wanted
-        server = await asyncio.start_server(self._printing, self.host, port)
-        self._servers.append(server)
+        server = await self._listen(self._printing, "ESC/POS", port)
         self.port = server.sockets[0].getsockname()[1]
         if control_port is not None:
-            control = await asyncio.start_server(self._control, self.host, control_port)
-            self._servers.append(control)
+            control = await self._listen(self._control, "the printer's control", control_port)
             self.control_port = control.sockets[0].getsockname()[1]
+
+    async def _listen(
+        self, handler: _Handler, service: str, port: int
+    ) -> asyncio.base_events.Server:
+        """Listen on `port` for `service`; `CannotListen` naming it (and nothing left
+        listening) if the port is taken or the address is not ours."""
+        try:
+            server = await asyncio.start_server(handler, self.host, port)
+        except (OSError, OverflowError) as error:
+            await self.close()
+            raise CannotListen(service, self.host, port, str(error)) from None
+        self._servers.append(server)
+        return server
 
     async def close(self) -> None:
         for server in self._servers:
@@ -191,15 +205,26 @@ class PrinterServer:
                 case ["clear", fault]:
                     self.state.set(fault, on=False)
                 case ["delay", seconds]:
-                    delay = float(seconds)
-                    if not 0 <= delay <= 3600:
-                        raise ValueError(f"delay {seconds}: 0 to 3600 seconds")
-                    self.delay = delay
+                    self.delay = _seconds(seconds)
                 case _:
-                    raise ValueError(f"unknown command {line.strip()!r}")
+                    raise ValueError(
+                        f"unknown command {line.strip()!r}: one of status, fault FAULT, "
+                        "clear [FAULT], delay SECONDS"
+                    )
         except ValueError as error:
             return {"ok": False, "error": str(error)}
         return {"ok": True, **self.snapshot()}
+
+
+def _seconds(text: str) -> float:
+    """A control command's delay: a number of seconds from 0 to 3600."""
+    try:
+        delay = float(text)
+    except ValueError:
+        delay = math.nan
+    if not 0 <= delay <= 3600:
+        raise ValueError(f"delay {text}: not a number of seconds from 0 to 3600 (e.g. delay 2.5)")
+    return delay
 
 
 def _next_number(out: Path) -> int:

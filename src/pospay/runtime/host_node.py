@@ -28,6 +28,8 @@ from sqlalchemy import Engine
 from pospay.channels import CardChannel, RoutedChannel
 from pospay.channels.wallet import WalletChannel
 from pospay.clock import Clock, SystemClock
+from pospay.errors import BadHostKeys, CannotListen
+from pospay.host import link_keys
 from pospay.host.notifications_http import notification_app
 from pospay.host.recovery import RecoveryLoop, RecoveryReport
 from pospay.host.server import IsoServer
@@ -39,6 +41,7 @@ from pospay.prepaid import TEST_PROGRAMME, PrepaidLedger, Programme
 from pospay.qr.customer_codes import Wallet
 from pospay.runtime.http_server import HttpServer
 from pospay.runtime.keys import load_or_create_key
+from pospay.security.host_keys import HostKeys, documented_test_keys
 from pospay.storage import GroupCommitter, migrate, open_engine
 from pospay.wallets.clients import wallet_client
 from pospay.wallets.transport import HttpTransport
@@ -71,6 +74,10 @@ class HostNode:
     # port of the host's notification listener (0: a free one). None: no QR payments.
     wallet_urls: Mapping[Wallet, str] | None = None
     notify_port: int = 0
+    # The terminals' master keys and the key-encryption key (`pospay serve` loads them
+    # with `runtime.keys.load_host_keys`). None: the documented test TMK for every
+    # terminal and the key directory's own key-encryption key, for tests and the demo.
+    keys: HostKeys | None = None
 
     host_engine: Engine = field(init=False)
     issuer_engine: Engine = field(init=False)
@@ -128,13 +135,16 @@ class HostNode:
         if self.wallet_urls is not None:
             wallets = self.wallets = await self._wallet_channels()
             channel = WalletRoutedChannel(channel, wallets, host_committer)
+        keys = self.keys or documented_test_keys(load_or_create_key(self.key_dir / "host-kek.key"))
+        await self._check_stored_keys(host_committer, keys)
         self.service = service = HostService(
             host_committer,
             channel,
             self.clock,
             HostSettings(
                 pan_key=load_or_create_key(self.key_dir / "host-pan.key"),
-                key_encryption_key=load_or_create_key(self.key_dir / "host-kek.key"),
+                key_encryption_key=keys.key_encryption_key,
+                master_key_of=keys.master_key_of,
                 channel_timeout=self.channel_timeout,
             ),
             wallets=wallets,
@@ -154,10 +164,34 @@ class HostNode:
         self.server = IsoServer(service, host=self.iso_host, port=self.iso_port)
         try:
             await self.server.start()
+        except (OSError, OverflowError) as error:
+            await self.recovery.stop()
+            raise CannotListen("ISO 8583", self.iso_host, self.iso_port, str(error)) from None
         except BaseException:
             await self.recovery.stop()
             raise
         return self
+
+    async def _check_stored_keys(self, committer: GroupCommitter, keys: HostKeys) -> None:
+        """Every stored working key under `keys`' KEK (those under the previous one
+        wrapped again), or `BadHostKeys`: a host must not run on keys it cannot read."""
+        kek, previous = keys.key_encryption_key, keys.previous_key_encryption_key
+        lost = await committer.run(
+            lambda connection: link_keys.rewrap_working_keys(connection, kek, previous)
+        )
+        if lost:
+            await self._stop_committers()
+            raise BadHostKeys(
+                f"the working keys of {len(lost)} terminals (e.g. {lost[0]}) in the host's "
+                "database are not under this key_encryption_key: give the one they are "
+                "under as previous_key_encryption_key to rotate it"
+            )
+
+    async def _stop_committers(self) -> None:
+        for committer in self._committers:
+            await committer.stop()
+        self.host_engine.dispose()
+        self.issuer_engine.dispose()
 
     async def _wallet_channels(self) -> dict[Wallet, WalletChannel]:
         """Clients of the wallet services, told to notify the host's listener (started
@@ -167,6 +201,7 @@ class HostNode:
             notification_app(lambda: getattr(getattr(self, "service", None), "wallets", None)),
             host=self.iso_host,
             port=self.notify_port,
+            service="wallet notifications",
         )
         await self.notify_server.start()
         channels: dict[Wallet, WalletChannel] = {}
@@ -189,7 +224,4 @@ class HostNode:
             await self.notify_server.stop()
         for transport in self._wallet_transports:
             await transport.aclose()
-        for committer in self._committers:
-            await committer.stop()
-        self.host_engine.dispose()
-        self.issuer_engine.dispose()
+        await self._stop_committers()

@@ -1,17 +1,24 @@
 """Secret keys kept in the data directory, created on first use, readable by the owner only.
 
 These are keys of the simulators and of the embedded default set-up (the keyed PAN
-references of the host and the issuer, each terminal's receipt signing key). A
-production host takes its keys from an HSM; the seam for that is this module.
+references of the host and the issuer, each terminal's receipt signing key), and the
+loading of the host's own keys, its terminals' master keys and its key-encryption key,
+from a key file or the environment (`load_host_keys`, the format in
+`security.host_keys`). A production host takes its keys from an HSM; the seam for
+that is this module.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from pospay.errors import BadHostKeys
+from pospay.security.host_keys import HostKeys, documented_test_keys, parse_host_keys
 
 KEY_BYTES = 32
 
@@ -49,3 +56,40 @@ def load_signing_key(path: Path) -> Ed25519PrivateKey:
     if not path.exists():
         raise FileNotFoundError(f"no receipt signing key at {path}")
     return load_or_create_signing_key(path)
+
+
+# The environment variable a host's keys may come from: a key file's path, or its text.
+HOST_KEYS_VARIABLE = "POSPAY_HOST_KEYS"
+
+
+def load_host_keys(
+    key_file: Path | None, *, test_keys: bool, key_dir: Path, environ: Mapping[str, str]
+) -> HostKeys:
+    """The host's keys: from `key_file`, else from `POSPAY_HOST_KEYS` in `environ`, else
+    (with `test_keys` only) the documented test TMK for every terminal and the key
+    directory's own key-encryption key. `BadHostKeys` names what is wrong or missing."""
+    source = None
+    if key_file is not None:
+        source = str(key_file)
+        text = _read_key_file(key_file)
+    elif value := environ.get(HOST_KEYS_VARIABLE, "").strip():
+        source = HOST_KEYS_VARIABLE
+        text = value if value.startswith("{") else _read_key_file(Path(value))
+    elif test_keys:
+        return documented_test_keys(load_or_create_key(key_dir / "host-kek.key"))
+    if source is None:
+        raise BadHostKeys(
+            "no host keys: give --keys FILE (or set POSPAY_HOST_KEYS) with the terminals' "
+            "master keys, or --test-keys for the documented test keys (never for real cards)"
+        )
+    try:
+        return parse_host_keys(text, allow_test_keys=test_keys)
+    except BadHostKeys as fault:
+        raise BadHostKeys(f"host keys from {source}: {fault}") from None
+
+
+def _read_key_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise BadHostKeys(f"cannot read the key file {path}: {error}") from None

@@ -60,6 +60,7 @@ class WalletNode:
                 wallet_app(wallet, gateway, self.core, self.clock),
                 host=self.host,
                 port=ports[wallet],
+                service=f"the {wallet.value} wallet API",
             )
             await server.start()
             self.servers[wallet] = server
