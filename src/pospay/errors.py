@@ -15,7 +15,8 @@ Callers catch the branch they can act on; each error carries what is needed to a
     │   └── ConfigurationError    a command's set-up cannot be used; nothing was started
     │       ├── DatabaseUnusable  a database URL or file cannot be opened (.url, no password)
     │       ├── CannotListen      a port to serve on is taken or not allowed (.service, .port)
-    │       └── BadHostKeys       the host's key file is missing, malformed or holds test keys
+    │       ├── BadHostKeys       the host's key file is missing, malformed or holds test keys
+    │       └── KeyFileUnusable   a key kept in the data directory cannot be read or is damaged
     ├── IllegalTransition         the transaction state machine refused an event
     ├── Declined                  an authority answered with a non-approval response code
     │   └── InsufficientFunds     a posting would take a ledger balance below zero (51)
@@ -146,6 +147,13 @@ class CannotListen(ConfigurationError):
 class BadHostKeys(ConfigurationError):
     """The host's keys (a key file, `POSPAY_HOST_KEYS`) are missing, malformed, fail a
     check (length, parity, KCV), or are the documented test keys without `--test-keys`."""
+
+
+class KeyFileUnusable(ConfigurationError):
+    """A key the data directory keeps (`runtime.keys`: PAN references, the KEK of the
+    embedded set-up, a receipt signing key) cannot be read, or is not a key: its file was
+    cut short, overwritten or replaced. Nothing is made anew over it: a new key would orphan
+    what the old one protects."""
 
 
 class IllegalTransition(PospayError):

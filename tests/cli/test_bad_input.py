@@ -136,6 +136,19 @@ def test_a_damaged_database_file_is_named(
     assert_one_line(result, file, "damaged")
 
 
+@pytest.mark.parametrize("key", ["host-pan.key", "issuer-pan.key"])
+def test_a_damaged_key_file_of_the_data_directory_is_named(
+    key: str, tmp_path: Path, keys_env: dict[str, str]
+) -> None:
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / key).write_bytes(b"cut short")
+    result = pospay(
+        "serve", "--iso-port", "0", "--no-wallets", "--data-dir", str(tmp_path), env=keys_env
+    )
+    assert_one_line(result, key, "9 bytes", "backup")
+    assert (tmp_path / "keys" / key).read_bytes() == b"cut short"  # not replaced
+
+
 def test_qr_check_takes_a_long_payload_as_a_payload() -> None:
     result = pospay("qr", "check", "0002010102" + "1" * 300)
     assert "Traceback" not in result.stderr, result.stderr

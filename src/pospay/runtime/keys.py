@@ -17,7 +17,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from pospay.errors import BadHostKeys
+from pospay.errors import BadHostKeys, KeyFileUnusable
 from pospay.security.host_keys import HostKeys, documented_test_keys, parse_host_keys
 
 KEY_BYTES = 32
@@ -25,19 +25,25 @@ KEY_BYTES = 32
 
 def load_or_create_key(path: Path) -> bytes:
     """The key stored at `path`; a new random key is written there if none exists."""
-    if path.exists():
-        key = path.read_bytes()
-        if len(key) != KEY_BYTES:
-            raise ValueError(f"key file {path} holds {len(key)} bytes, expected {KEY_BYTES}")
+    try:
+        if path.exists():
+            key = path.read_bytes()
+            if len(key) != KEY_BYTES:
+                raise KeyFileUnusable(
+                    f"key file {path} holds {len(key)} bytes, not a {KEY_BYTES}-byte key: "
+                    "restore it from a backup (a new key would orphan what it protects)"
+                )
+            return key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_bytes(KEY_BYTES)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(key)
+            handle.flush()
+            os.fsync(handle.fileno())
         return key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(KEY_BYTES)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(key)
-        handle.flush()
-        os.fsync(handle.fileno())
-    return key
+    except OSError as error:
+        raise KeyFileUnusable(f"key file {path}: {error.strerror or error}") from None
 
 
 def receipt_key_path(key_dir: Path, terminal_id: str) -> Path:
