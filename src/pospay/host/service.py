@@ -278,7 +278,7 @@ class HostService:
                 decline = originals.refusal(connection, entry, original)
             elif kind is Kind.PREPAID_CARD_TOP_UP and decline is None:
                 sale = journal.find_by_rrn(connection, request["37"])
-                decline = funding_refusal(record, sale)
+                decline = funding_refusal(connection, record, sale)
                 if sale is not None and decline is None:
                     entry = dataclasses.replace(record, original_id=sale.id)
             if decline is None or follow_up:
