@@ -269,7 +269,8 @@ def test_the_order_of_the_rules_is_the_page_s(page: dict[str, str]) -> None:
     parts = re.split(r"(?=\*\*[0-9]{2}\*\*)", follow_ups)[1:]
     assert len(parts) == len(FOLLOW_UPS)
     for part, (says, cases) in zip(parts, FOLLOW_UPS, strict=True):
-        assert says in " ".join(part.split()) and {code for code, _ in cases} == set(bold_codes(part)), part
+        assert says in " ".join(part.split()), (says, part)
+        assert {code for code, _ in cases} == set(bold_codes(part)), part
 
 
 async def test_the_simulator_answers_each_rule_of_the_page(issuer_engine: Engine) -> None:
