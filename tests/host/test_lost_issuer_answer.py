@@ -22,7 +22,7 @@ from sqlalchemy import Row, select
 
 from databases import Database
 from host_messages import SIGN_IN, reversal, sale, status_query
-from nodes import CONFIG, terminal_node
+from nodes import CONFIG, host_node, terminal_node
 from pospay.audit import check_agreement
 from pospay.host.tables import host_journal
 from pospay.iso8583 import Message
@@ -42,15 +42,7 @@ LOW = next(card for card in TEST_CARDS if card.pan == "6212345600000095")  # 10.
 async def lossy_host(database: Database, key_dir: Path) -> AsyncIterator[HostNode]:
     """A host whose recovery runs only when a test says so; the default 10 s wait for the
     issuer, which a lost answer must not make anyone sit through."""
-    node = HostNode(
-        database.url,
-        database.url,
-        key_dir,
-        iso_port=0,
-        schema=database.schema,
-        recovery_interval=None,
-    )
-    async with node:
+    async with host_node(database, key_dir, recovery_interval=None) as node:
         assert (await node.service.handle(SIGN_IN) or {}).get("39") == "00"
         yield node
 

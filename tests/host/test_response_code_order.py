@@ -25,6 +25,7 @@ import pytest
 
 from databases import Database
 from host_messages import MERCHANT, SIGN_IN, TERMINAL
+from nodes import host_node
 from pospay.cards import with_check_digit
 from pospay.clock import SystemClock
 from pospay.emv import SimulatedCard, TerminalData
@@ -601,14 +602,6 @@ async def top_up_by(till: Till, sale: Awaitable[str], minor: int, **options: Any
     )
 
 
-async def used_sale(till: Till) -> str:
-    """A card sale of 50.00 that paid for a top-up already."""
-    rrn = await till.sale(5_000)
-    pan, expiry = await till.prepaid()
-    await till.approved(till.card(Kind.PREPAID_CARD_TOP_UP, pan, expiry, 5_000, funding_rrn=rrn))
-    return rrn
-
-
 async def top_up_frozen(till: Till, sale: Awaitable[str], minor: int) -> Message:
     pan, expiry = await till.frozen()
     rrn = await sale
@@ -635,7 +628,7 @@ CARD_TOP_UP = [
         (
             lambda t: top_up_by(t, t.sale(5_000, OTHER_TERMINAL), 1),
             lambda t: top_up_by(t, voided(t, 5_000), 1),
-            lambda t: top_up_frozen(t, used_sale(t), 1),
+            lambda t: top_up_frozen(t, funded_top_up(t), 1),
         ),
     ),
     Rule("13", "differs", (lambda t: top_up_frozen(t, t.sale(5_000), 1),)),
@@ -787,16 +780,8 @@ def test_the_programme_s_documented_order_is_the_rules() -> None:
 
 async def run_rules(database: Database, key_dir: Path, rules: list[Rule]) -> list[str]:
     """Send every case of `rules`; a line for each answer that is not its rule's code."""
-    node = HostNode(
-        database.url,
-        database.url,
-        key_dir,
-        iso_port=0,
-        schema=database.schema,
-        recovery_interval=None,
-    )
     wrong: list[str] = []
-    async with node:
+    async with host_node(database, key_dir, recovery_interval=None) as node:
         answer = await node.service.handle(SIGN_IN)
         assert answer is not None and answer["39"] == "00"
         pin_key = decrypt_under(TEST_TMK, read_working_keys_field(answer["62"], TEST_TMK)[0])
