@@ -140,10 +140,10 @@ def test_the_sale_whose_issuer_answer_was_lost_is_reversed_before_settlement(
     demo_run: Run,
 ) -> None:
     """666.91 (docs/test-cards.md): declined 91 on the terminal, held unknown by the host
-    until its recovery job, run before the day settles, gave the money back."""
+    until its recovery job (run before the day settles, if its periodic run has not come
+    first) gave the money back."""
     summary, data, _out, _ = demo_run
     assert summary["by_response_code"]["91"] == 1
-    assert summary["host_recovered"] >= 1
     engine = open_engine(sqlite_url(data / "host.db"))
     with engine.connect() as connection:
         lost = connection.execute(

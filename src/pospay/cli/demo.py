@@ -107,10 +107,6 @@ def _print_summary(console: Console, result: DemoResult) -> None:
             f"prepaid ledger 储值卡账本: {prepaid['movements']} movements · debits "
             f"{prepaid['debits_minor']} = credits {prepaid['credits_minor']} · {zero_sum}"
         )
-    console.print(
-        f"host recovery 主机恢复: {result.host_recovered} attempts resolved before settlement "
-        "(666.91: the issuer's answer was lost, its sale reversed)"
-    )
     settlement = result.settlement
     if settlement is not None:
         how = (
