@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from databases import Database
 from pospay.errors import PrinterFault
@@ -19,8 +20,11 @@ CONFIG = TerminalConfig(
 
 
 @asynccontextmanager
-async def host_node(database: Database, key_dir: Path) -> AsyncIterator[HostNode]:
-    node = HostNode(database.url, database.url, key_dir, iso_port=0, schema=database.schema)
+async def host_node(database: Database, key_dir: Path, **options: Any) -> AsyncIterator[HostNode]:
+    """A host on `database` (issuer in the same database); `options` go to `HostNode`."""
+    node = HostNode(
+        database.url, database.url, key_dir, iso_port=0, schema=database.schema, **options
+    )
     async with node:
         yield node
 

@@ -21,7 +21,8 @@ Callers catch the branch they can act on; each error carries what is needed to a
     ├── Declined                  an authority answered with a non-approval response code
     │   └── InsufficientFunds     a posting would take a ledger balance below zero (51)
     ├── OutcomeUnknown            the request may or may not have been acted on (timeout, drop)
-    │   └── MacFailure            an answer came, but its MAC does not verify: not to be used
+    │   ├── MacFailure            an answer came, but its MAC does not verify: not to be used
+    │   └── AnswerLost            a channel's answer will never come (a TimeoutError too)
     ├── LinkError                 the terminal-host link failed before a request was sent
     ├── StorageError              the journal could not make a record durable
     ├── PrinterFault              the printer could not print (paper out, offline, ...)
@@ -193,6 +194,13 @@ class OutcomeUnknown(PospayError):
 class MacFailure(OutcomeUnknown):
     """A response arrived whose MAC (field 64) is missing or wrong. The request may have
     been acted on, so the attempt is resolved by a reversal, never assumed either way."""
+
+
+class AnswerLost(OutcomeUnknown, TimeoutError):
+    """A channel knows its answer to a request will never reach the caller, who must treat
+    the request exactly as one whose answer did not come in time: it is a `TimeoutError`,
+    so the wait that catches the one catches the other. The issuer simulator raises it
+    for its magic amount 666.91, after acting on the sale (`docs/test-cards.md`)."""
 
 
 class LinkError(PospayError):

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from demo_runs import (
     PREPAID_PANS,
@@ -17,6 +18,7 @@ from demo_runs import (
     run_pospay,
 )
 from pospay.demo.run import DEMO_TERMINAL
+from pospay.host.tables import host_journal
 from pospay.issuer.test_cards import TEST_CARDS
 from pospay.security import encrypt_pin_block
 from pospay.security._psec import pin_block_iso_0
@@ -132,6 +134,25 @@ def test_the_day_settles_balanced_and_the_batch_advances(demo_run: Run) -> None:
     assert settlement["balanced_first_time"] is True
     assert settlement["slip_printed"] is True
     assert int(settlement["next_batch"]) == int(settlement["batch"]) + 1
+
+
+def test_the_sale_whose_issuer_answer_was_lost_is_reversed_before_settlement(
+    demo_run: Run,
+) -> None:
+    """666.91 (docs/test-cards.md): declined 91 on the terminal, held unknown by the host
+    until its recovery job (run before the day settles, if its periodic run has not come
+    first) gave the money back."""
+    summary, data, _out, _ = demo_run
+    assert summary["by_response_code"]["91"] == 1
+    engine = open_engine(sqlite_url(data / "host.db"))
+    with engine.connect() as connection:
+        lost = connection.execute(
+            select(host_journal.c.state, host_journal.c.response_code).where(
+                host_journal.c.amount_minor == 66691
+            )
+        ).all()
+    engine.dispose()
+    assert [tuple(row) for row in lost] == [("reversed", "91")]
 
 
 def test_no_key_or_pin_block_in_clear_in_anything_the_demo_wrote(demo_run: Run) -> None:

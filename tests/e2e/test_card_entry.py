@@ -123,6 +123,21 @@ async def test_a_chip_sale_is_approved_with_its_arpc_verified(
         assert b.agree()
 
 
+async def test_the_replaced_card_read_under_its_old_psn_declines_05(
+    database: Database, tmp_path: Path
+) -> None:
+    """docs/test-cards.md: a read with the wrong PSN declines 05, even when the chip made its
+    ARQC under the PSN field 23 names (issue 21 item 6)."""
+    async with bench(database, tmp_path) as b:
+        old = SimulatedCard(REPLACEMENT.pan, "01")
+        read = CardRead(REPLACEMENT.pan, REPLACEMENT.expiry, Method.CARD_CHIP, "001", icc=old)
+        outcome = await b.terminal.sale(read, Money(1_250, "CNY"))
+        assert (outcome.state, outcome.response_code) == (State.DECLINED, "05")
+        assert b.host_row(outcome).reason.startswith("ARQC verification failed: field 23")
+        assert b.movements() == {}
+        assert b.agree()
+
+
 async def test_a_wrong_arqc_declines_05_and_moves_no_money(
     database: Database, tmp_path: Path
 ) -> None:

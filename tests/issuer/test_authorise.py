@@ -6,8 +6,10 @@ import pytest
 from sqlalchemy import Engine
 
 from pospay.channels import CardChannel
+from pospay.errors import AnswerLost
 from pospay.iso8583.response_codes import RESPONSE_CODES
 from pospay.issuer import MAGIC_AMOUNTS, SINGLE_SALE_LIMIT, UNKNOWN_CARD_PAN
+from pospay.issuer.decision import ANSWER_LOST
 from pospay.money import Money
 from pospay.transaction import Kind
 
@@ -51,6 +53,7 @@ DECLINES = [
     *(
         pytest.param(RICH.pan, RICH.expiry, minor, Kind.SALE, "CNY", code, id=f"magic-{minor}")
         for minor, code in MAGIC_AMOUNTS.items()
+        if code != ANSWER_LOST  # decided like any amount, then not answered: below
     ),
     pytest.param(RICH.pan, RICH.expiry, SINGLE_SALE_LIMIT + 1, Kind.SALE, "CNY", "61", id="limit"),
     pytest.param(LOW.pan, LOW.expiry, OVER_LOW, Kind.SALE, "CNY", "51", id="insufficient-funds"),
@@ -85,3 +88,49 @@ async def test_the_whole_balance_can_be_spent_and_no_more(issuer_engine: Engine)
     assert more.response_code == "51"
     assert "0.00" in more.reason
     assert ledger_view(issuer_engine).sound
+
+
+LOST = next(minor for minor, code in MAGIC_AMOUNTS.items() if code == ANSWER_LOST)
+
+
+async def test_a_sale_of_666_91_is_approved_and_debited_and_its_answer_lost(
+    issuer_engine: Engine,
+) -> None:
+    async with running_issuer(issuer_engine) as issuer:
+        request = sale(RICH.pan, RICH.expiry, LOST, reference="lost")
+        with pytest.raises(AnswerLost) as lost:
+            await issuer.authorise(request)
+        assert isinstance(lost.value, TimeoutError)  # a caller's timeout catches it
+        stored = await issuer.query("lost")
+        again = await issuer.authorise(request)  # the stored answer, once it is asked for
+        assert stored is not None and again == stored
+        assert (stored.response_code, stored.balance) == (
+            "00",
+            RICH.opening_balance - Money(LOST, "CNY"),
+        )
+        assert ledger_view(issuer_engine).movements == {"lost": Money(LOST, "CNY")}
+        assert (await issuer.reverse("lost")).response_code == "00"
+    assert ledger_view(issuer_engine).movements == {}
+    assert card_balance(issuer_engine, RICH) == RICH.opening_balance
+
+
+@pytest.mark.parametrize(
+    ("pan", "expiry", "code"),
+    [(LOW.pan, LOW.expiry, "51"), (EXPIRED.pan, EXPIRED.expiry, "54")],
+    ids=["low-balance", "expired"],
+)
+async def test_666_91_loses_the_answer_only_of_a_sale_that_passes_the_card_checks(
+    issuer_engine: Engine, pan: str, expiry: str, code: str
+) -> None:
+    """A balance too low is decided with the money, so that answer is lost too; a card
+    check answers before the magic amount is looked at."""
+    async with running_issuer(issuer_engine) as issuer:
+        request = sale(pan, expiry, LOST, reference="d1")
+        if code == "51":
+            with pytest.raises(AnswerLost):
+                await issuer.authorise(request)
+        else:
+            assert (await issuer.authorise(request)).response_code == code
+        stored = await issuer.query("d1")
+    assert stored is not None and stored.response_code == code
+    assert ledger_view(issuer_engine).movements == {}

@@ -1,8 +1,11 @@
-"""docs/test-cards.md says exactly what the simulator's data says, and its example runs.
+"""docs/test-cards.md says exactly what the simulator's data says and does, and its example
+runs.
 
 Each table of the page is compared row by row, in order, with rows rendered from
 `pospay.issuer.test_cards`; a card, magic amount or limit that is missing, extra or
-different in the page fails here.
+different in the page fails here. The order in which the simulator decides ("How a
+request is decided") is sent to it rule by rule, each request breaking its rule and
+later ones, and must be answered with the rule's code.
 """
 
 from __future__ import annotations
@@ -10,14 +13,31 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 
+from pospay.channels import CardAuthorisation
+from pospay.emv import SimulatedCard, TerminalData
 from pospay.iso8583.response_codes import RESPONSE_CODES
-from pospay.issuer import MAGIC_AMOUNTS, SINGLE_SALE_LIMIT, TEST_CARDS, UNKNOWN_CARD_PAN
+from pospay.issuer import (
+    MAGIC_AMOUNTS,
+    SINGLE_SALE_LIMIT,
+    TEST_CARDS,
+    UNKNOWN_CARD_PAN,
+    IssuerSimulator,
+    TestCard,
+)
 from pospay.money import Money
-from pospay.security.test_keys import TEST_IMK_AC, TEST_PIN_VERIFICATION_KEY
+from pospay.security.pin import encrypt_pin_block
+from pospay.security.test_keys import TEST_IMK_AC, TEST_PIN_VERIFICATION_KEY, TEST_ZONE_PIN_KEY
+from pospay.transaction import Kind, Method
+
+from .support import CLOCK_TODAY, EXPIRED, LOW, RESTRICTED, RICH, running_issuer, sale
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "test-cards.md"
 
@@ -92,3 +112,174 @@ def test_the_usage_example_runs_and_declines_as_it_says(
         check=True,
     )
     assert run.stdout.startswith("51 magic amount")
+
+
+# "How a request is decided": each rule of the page's list, and requests that break it
+# and rules after it, sent straight to the simulator. A request is built from the card it
+# is made on; `Ask` turns a reference into the request (follow-ups first make their
+# original).
+
+Ask = Callable[[IssuerSimulator, str], Awaitable[CardAuthorisation]]
+
+
+def ask(card: TestCard | None, minor: int, **changes: Any) -> Ask:
+    """A request on `card` (None: the unknown card) of `minor`, with `changes` made."""
+    pan, expiry = (UNKNOWN_CARD_PAN, "3012") if card is None else (card.pan, card.expiry)
+    psn = changes.pop("chip_psn", None)
+    pin = changes.pop("pin", None)
+    currency = changes.pop("currency", "CNY")
+
+    async def request(issuer: IssuerSimulator, reference: str) -> CardAuthorisation:
+        made = sale(pan, expiry, minor, reference=reference, currency=currency)
+        made = replace(made, **changes)
+        if psn is not None:
+            data = TerminalData(minor, "156", "156", CLOCK_TODAY, bytes(4))
+            icc = SimulatedCard(pan, psn).generate_ac(data).field_55()
+            made = replace(made, method=Method.CARD_CHIP, card_sequence=f"0{psn}", icc_data=icc)
+        if pin is not None:
+            made = replace(
+                made, pin_block=bytes.fromhex(encrypt_pin_block(pin, pan, TEST_ZONE_PIN_KEY))
+            )
+        return made
+
+    return request
+
+
+CNY_MAGIC = 66605  # 666.05: 05
+REPLACED = next(card for card in TEST_CARDS if card.psn != "01")
+RULES: list[tuple[str, list[tuple[str, Ask]]]] = [
+    ("not on file", [("14", ask(None, CNY_MAGIC, chip_psn="01", pin="0000", currency="USD"))]),
+    (
+        "ARQC",
+        [
+            ("05", ask(RESTRICTED, 100, chip_psn="02", pin="0000", expiry="2001")),
+            ("05", ask(REPLACED, 100, chip_psn="01")),
+        ],
+    ),
+    ("PIN", [("55", ask(RESTRICTED, CNY_MAGIC, pin="0000", expiry="2001", currency="USD"))]),
+    ("restricted", [("62", ask(RESTRICTED, CNY_MAGIC, expiry="2001", kind=Kind.SETTLEMENT))]),
+    ("expired", [("54", ask(EXPIRED, CNY_MAGIC, kind=Kind.SETTLEMENT, currency="USD"))]),
+    ("not a sale", [("12", ask(RICH, 0, kind=Kind.SETTLEMENT, currency="USD"))]),
+    (
+        "another currency",
+        [("13", ask(RICH, CNY_MAGIC, currency="USD")), ("13", ask(LOW, 0))],
+    ),
+    ("magic amount", [("05", ask(LOW, CNY_MAGIC))]),
+    ("single-sale limit", [("61", ask(LOW, SINGLE_SALE_LIMIT + 1, kind=Kind.TRANSFER))]),
+    (
+        "target card",
+        [
+            ("14", ask(LOW, 2_000, kind=Kind.TRANSFER, target_pan=UNKNOWN_CARD_PAN)),
+            ("12", ask(LOW, 2_000, kind=Kind.TRANSFER, target_pan=LOW.pan)),
+            ("62", ask(LOW, 2_000, kind=Kind.TRANSFER, target_pan=RESTRICTED.pan)),
+        ],
+    ),
+    ("available balance", [("51", ask(LOW, 2_000)), ("00", ask(LOW, 100))]),
+]
+
+
+def follow_up(kind: Kind, minor: int, original: Ask | None) -> Ask:
+    """A `kind` of `minor` naming the approval `original` makes (None: a reference never
+    used)."""
+
+    async def request(issuer: IssuerSimulator, reference: str) -> CardAuthorisation:
+        named = "never-used"
+        if original is not None:
+            named = (await original(issuer, f"{reference}-original")).reference
+        made = replace(sale("", "", minor, reference=reference), kind=kind)
+        return replace(made, original_reference=named)
+
+    return request
+
+
+def approved(kind: Kind, minor: int, card: TestCard = RICH, *after: tuple[Kind, int]) -> Ask:
+    """An approval of `kind` on `card`, then each follow-up of `after` approved on it."""
+
+    async def original(issuer: IssuerSimulator, reference: str) -> CardAuthorisation:
+        request = await ask(card, minor, kind=kind)(issuer, reference)
+        assert (await issuer.authorise(request)).response_code == "00"
+        for number, (follow, amount) in enumerate(after):
+            done = await follow_up(follow, amount, None)(issuer, f"{reference}-{number}")
+            done = replace(done, original_reference=reference)
+            assert (await issuer.authorise(done)).response_code == "00"
+        return request
+
+    return original
+
+
+# The card holding 10.00 is left 9.00 by the rules above, then 5.00 are held on it (4.00
+# left), then 3.50 more (0.50 left): 4.02 completes 3.50 within the tolerance, but the
+# 0.52 above the hold is more than the card has.
+FOLLOW_UPS: list[tuple[str, list[tuple[str, Ask]]]] = [
+    ("no approval", [("25", follow_up(Kind.VOID, 1, None))]),
+    (
+        "no longer approved",
+        [
+            (
+                "12",
+                follow_up(
+                    Kind.PREAUTH_COMPLETION,
+                    0,
+                    approved(Kind.PREAUTH, 1000, RICH, (Kind.PREAUTH_COMPLETION, 1000)),
+                ),
+            ),
+            (
+                "12",
+                follow_up(
+                    Kind.PREAUTH_CANCEL,
+                    1,
+                    approved(Kind.PREAUTH, 1000, RICH, (Kind.PREAUTH_COMPLETION, 1000)),
+                ),
+            ),
+            ("12", follow_up(Kind.VOID, 1, approved(Kind.SALE, 1000, RICH, (Kind.REFUND, 100)))),
+        ],
+    ),
+    (
+        "another amount",
+        [
+            ("13", follow_up(Kind.PREAUTH_CANCEL, 999, approved(Kind.PREAUTH, 1000))),
+            ("13", follow_up(Kind.REFUND, 1, approved(Kind.SALE, 1000, RICH, (Kind.VOID, 1000)))),
+            ("13", follow_up(Kind.PREAUTH_COMPLETION, 0, approved(Kind.PREAUTH, 1000))),
+        ],
+    ),
+    (
+        "tolerance",
+        [("61", follow_up(Kind.PREAUTH_COMPLETION, 2_000, approved(Kind.PREAUTH, 500, LOW)))],
+    ),
+    (
+        "cannot pay",
+        [("51", follow_up(Kind.PREAUTH_COMPLETION, 402, approved(Kind.PREAUTH, 350, LOW)))],
+    ),
+]
+
+
+def bold_codes(text: str) -> list[str]:
+    return re.findall(r"\*\*([0-9A-Z]{2})\*\*", text)
+
+
+def test_the_order_of_the_rules_is_the_page_s(page: dict[str, str]) -> None:
+    text = page["How a request is decided"]
+    items = re.findall(r"^\d+\. (.*(?:\n {3,}.*)*)", text, flags=re.MULTILINE)
+    assert len(items) == len(RULES), items
+    for item, (says, cases) in zip(items, RULES, strict=True):
+        assert says in " ".join(item.split()), (says, item)
+        codes = {code for code, _ in cases} - {"00"}
+        assert codes <= set(bold_codes(item)) or "**its code**" in item, item
+    follow_ups = next(p for p in text.split("\n\n") if p.startswith("Voids, refunds"))
+    parts = re.split(r"(?=\*\*[0-9]{2}\*\*)", follow_ups)[1:]
+    assert len(parts) == len(FOLLOW_UPS)
+    for part, (says, cases) in zip(parts, FOLLOW_UPS, strict=True):
+        assert says in " ".join(part.split()), (says, part)
+        assert {code for code, _ in cases} == set(bold_codes(part)), part
+
+
+async def test_the_simulator_answers_each_rule_of_the_page(issuer_engine: Engine) -> None:
+    wrong = []
+    async with running_issuer(issuer_engine) as issuer:
+        for says, cases in [*RULES, *FOLLOW_UPS]:
+            for number, (code, request) in enumerate(cases):
+                reference = f"{says[:8]}-{number}"
+                answer = await issuer.authorise(await request(issuer, reference))
+                if answer.response_code != code:
+                    wrong.append(f"{code} {says!r} case {number}: {answer.response_code}")
+    assert not wrong, "\n".join(wrong)

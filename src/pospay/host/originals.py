@@ -7,6 +7,9 @@ host refuses what the rules below refuse; the journal row says why and nothing i
 forwarded. The issuer checks again against its own record of the original, so the
 database there settles a race between two follow-ups of the same original.
 
+The checks run in the order of `docs/iso8583.md` sections 4.5 to 4.9, every 12 before
+any 13:
+
 - 25: no attempt with that RRN for this merchant, or not the kind the follow-up names;
 - 12: a void from another terminal or another batch; the original no longer approved
   (voided, refunded, reversed, or settled for a void); a pre-authorisation already
@@ -57,6 +60,11 @@ def adopt(record: RequestRecord, original: Row[Any] | None) -> RequestRecord:
     )
 
 
+def standing(connection: Connection, original_id: int) -> list[Row[Any]]:
+    """The attempts naming `original_id` that count against it: done, or possibly done."""
+    return [row for row in follow_ups(connection, original_id) if State(row.state) in _COUNTED]
+
+
 def refusal(
     connection: Connection, record: RequestRecord, original: Row[Any] | None
 ) -> tuple[str, str] | None:
@@ -69,7 +77,7 @@ def refusal(
     amount = Money(record.amount_minor, record.currency)
     original_amount = Money(original.amount_minor, original.currency)
     state = State(original.state)
-    others = [row for row in follow_ups(connection, original.id) if State(row.state) in _COUNTED]
+    others = standing(connection, original.id)
     if kind is Kind.VOID:
         if original.terminal_id != record.terminal_id:
             return NOT_ALLOWED, "a void must come from the terminal of the sale"
@@ -78,22 +86,23 @@ def refusal(
     if kind is Kind.REFUND:
         if state not in (State.APPROVED, State.SETTLED):
             return NOT_ALLOWED, f"the sale is {state.value}"
+        if any(Kind(row.kind) is Kind.PREPAID_CARD_TOP_UP for row in others):
+            return NOT_ALLOWED, "the sale paid for a prepaid top-up that stands"
     elif state is not State.APPROVED:
         return NOT_ALLOWED, f"the {wanted.value} is {state.value}"
+    elif others:
+        taken = others[0]
+        return NOT_ALLOWED, f"the original already has a {taken.kind} ({taken.state})"
+    # Only now the amount: every 12 above wins over a 13 below.
     if kind in (Kind.VOID, Kind.PREAUTH_CANCEL) and amount != original_amount:
         return WRONG_AMOUNT, f"{amount} differs from the original's {original_amount}"
     if amount.minor <= 0:
         return WRONG_AMOUNT, f"a {kind.value} needs a positive amount"
     if kind is Kind.REFUND:
-        if any(Kind(row.kind) is Kind.PREPAID_CARD_TOP_UP for row in others):
-            return NOT_ALLOWED, "the sale paid for a prepaid top-up that stands"
         refunded = sum(row.amount_minor for row in others if Kind(row.kind) is Kind.REFUND)
         left = Money(original.amount_minor - refunded, original.currency)
         if amount.minor > left.minor:
             return WRONG_AMOUNT, f"refund of {amount} above the {left} left to refund"
-    elif others:
-        taken = others[0]
-        return NOT_ALLOWED, f"the original already has a {taken.kind} ({taken.state})"
     return None
 
 

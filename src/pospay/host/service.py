@@ -253,7 +253,7 @@ class HostService:
                 decline = originals.refusal(connection, entry, original)
             elif kind is Kind.PREPAID_CARD_TOP_UP and decline is None:
                 sale = journal.find_by_rrn(connection, request["37"])
-                decline = funding_refusal(record, sale)
+                decline = funding_refusal(connection, record, sale)
                 if sale is not None and decline is None:
                     entry = dataclasses.replace(record, original_id=sale.id)
             # Not signed in under this merchant (58), or a settled batch (77), wins over

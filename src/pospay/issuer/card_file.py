@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, select, update
 
 from pospay.cards import mask_merchant, pan_reference
 from pospay.issuer.ledger import Account, AccountKind, NormalSide
@@ -24,6 +24,9 @@ class CardOnFile:
     expiry: str  # YYMM
     status: str  # active | restricted
     currency: str
+    # The PAN sequence number (2 digits) whose chip key the card's ARQCs are made under;
+    # None only for a card opened before the issuer kept it and not installed since.
+    card_sequence: str | None = None
 
 
 def card_account_id(pan_ref: str) -> str:
@@ -45,6 +48,18 @@ def card_account(card: TestCard, pan_key: bytes) -> Account:
         brand=card.brand.value,
         expiry=card.expiry,
         holder_name=card.holder,
+        card_sequence=card.psn,
+    )
+
+
+def record_card_sequence(conn: Connection, card: TestCard, pan_key: bytes) -> None:
+    """Give the account of `card` its PSN if it has none yet (opened before the issuer
+    kept it); a PSN on file is never changed."""
+    t = issuer_account.c
+    conn.execute(
+        update(issuer_account)
+        .where(t.pan_ref == pan_reference(card.pan, pan_key), t.card_sequence.is_(None))
+        .values(card_sequence=card.psn)
     )
 
 
@@ -53,6 +68,7 @@ _BY_PAN_REF = select(
     issuer_account.c.expiry,
     issuer_account.c.status,
     issuer_account.c.currency,
+    issuer_account.c.card_sequence,
 ).where(issuer_account.c.pan_ref == bindparam("pan_ref"))
 
 
@@ -61,4 +77,4 @@ def card_on_file(conn: Connection, pan_ref: str) -> CardOnFile | None:
     row = conn.execute(_BY_PAN_REF, {"pan_ref": pan_ref}).one_or_none()
     if row is None:
         return None
-    return CardOnFile(row.account_id, row.expiry, row.status, row.currency)
+    return CardOnFile(row.account_id, row.expiry, row.status, row.currency, row.card_sequence)

@@ -7,7 +7,8 @@ the money moves.
 
 The order matters and is documented in ``docs/test-cards.md``: an unknown card
 declines 14 whatever the amount; a restricted or expired card declines 62 or 54 even
-for a magic amount; a magic amount declines with its code before the amount limit.
+for a magic amount; a magic amount declines with its code before the amount limit,
+except 666.91 (`ANSWER_LOST`), which is decided like any amount and then not answered.
 """
 
 from __future__ import annotations
@@ -74,11 +75,21 @@ def _wrong_amount(request: CardAuthorisation, card: CardOnFile) -> Refusal | Non
     return None
 
 
-def _magic_amount(request: CardAuthorisation, card: CardOnFile) -> Refusal | None:
-    code = MAGIC_AMOUNTS.get(request.amount.minor)
-    if request.kind is not Kind.SALE or code is None:
+# The magic amount's code whose answer the issuer never gives: the sale is decided as any
+# other amount, the answer stored, and `IssuerSimulator.authorise` raises `AnswerLost`.
+ANSWER_LOST = "91"
+
+
+def magic_code(request: CardAuthorisation) -> str | None:
+    """The response code a sale of a magic amount (666.xx, two minor digits) asks for."""
+    if request.kind is not Kind.SALE or currency_exponent(request.amount.currency) != 2:
         return None
-    if currency_exponent(request.amount.currency) != 2:
+    return MAGIC_AMOUNTS.get(request.amount.minor)
+
+
+def _magic_amount(request: CardAuthorisation, card: CardOnFile) -> Refusal | None:
+    code = magic_code(request)
+    if code is None or code == ANSWER_LOST:
         return None
     meaning = RESPONSE_CODES[code].meaning
     return Refusal(code, f"magic amount {request.amount}: {meaning}")

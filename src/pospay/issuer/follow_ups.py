@@ -137,6 +137,11 @@ def _screen(
         )
     if original.state != "approved":
         raise _Refused(Refusal("12", f"the {wanted.value} is {original.state}"))
+    if kind is not Kind.REFUND and original.undone:
+        # Voided, completed, cancelled or partly refunded: 12 whatever the amount says.
+        # (`take_undone` checks again in the unit that moves the money: races end here.)
+        done = "voided or refunded" if kind is Kind.VOID else "completed or cancelled"
+        raise _Refused(Refusal("12", f"the original was already {done}"))
     if amount.currency != original.amount.currency:
         raise _Refused(Refusal("13", f"the original is in {original.amount.currency}"))
     if kind in (Kind.VOID, Kind.PREAUTH_CANCEL) and amount != original.amount:

@@ -2,8 +2,10 @@
 
 A chip or contactless request must carry field 55 with an ARQC that the issuer, from
 its IMK-AC and the card's PAN and sequence number, computes to the same value, over
-the same amount it is asked to authorise. Anything else declines 05 "ARQC verification
-failed" before the PIN or the money is looked at. A verified request's answer, approval
+the same amount it is asked to authorise. The sequence number is the one on the card
+file: a request whose field 23 names another (a replaced card's old PSN, say) declines
+even if its ARQC was made under the PSN it names. Anything else declines 05 "ARQC
+verification failed" before the PIN or the money is looked at. A verified request's answer, approval
 or decline, carries tag 91 (ARPC || ARC, `emv.cryptogram`) for the card to check.
 """
 
@@ -25,8 +27,13 @@ def needs_arqc(request: CardAuthorisation) -> bool:
     return request.method in CHIP_METHODS
 
 
-def verify_arqc(request: CardAuthorisation, imk_ac: bytes) -> Refusal | None:
-    """None if the request's ARQC is the card's; else the 05 refusal saying why."""
+def verify_arqc(
+    request: CardAuthorisation, imk_ac: bytes, card_sequence: str | None
+) -> Refusal | None:
+    """None if the request's ARQC is the card's, whose PSN on file is `card_sequence`
+    (None: not on file, field 23 is taken as it is); else the 05 refusal saying why."""
+    if card_sequence is not None and _psn(request) != card_sequence:
+        return Refusal("05", f"{ARQC_FAILED}: field 23 is not the card's PAN sequence number")
     if request.icc_data is None:
         return Refusal("05", f"{ARQC_FAILED}: a chip request without ICC data (field 55)")
     try:

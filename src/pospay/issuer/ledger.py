@@ -79,6 +79,7 @@ class Account:
     brand: str | None = None
     expiry: str | None = None
     holder_name: str | None = None
+    card_sequence: str | None = None
 
 
 def open_account(conn: Connection, account: Account) -> bool:

@@ -22,7 +22,7 @@ from sqlalchemy import Connection
 from pospay.cards import mask_merchant, pan_reference
 from pospay.channels import CardAuthorisation, CardResult
 from pospay.clock import Clock
-from pospay.errors import InsufficientFunds
+from pospay.errors import AnswerLost, InsufficientFunds
 from pospay.iso8583.response_codes import APPROVED
 from pospay.issuer.authorisations import (
     find_authorisation,
@@ -31,8 +31,14 @@ from pospay.issuer.authorisations import (
     record_authorisation,
     record_tombstone,
 )
-from pospay.issuer.card_file import CardOnFile, card_account, card_account_id, card_on_file
-from pospay.issuer.decision import Refusal, approval_code, screen
+from pospay.issuer.card_file import (
+    CardOnFile,
+    card_account,
+    card_account_id,
+    card_on_file,
+    record_card_sequence,
+)
+from pospay.issuer.decision import ANSWER_LOST, Refusal, approval_code, magic_code, screen
 from pospay.issuer.follow_ups import (
     COMPLETION_TOLERANCE_PERCENT,
     HOLDS_ACCOUNT,
@@ -98,9 +104,17 @@ class IssuerSimulator:
         await self._run(self._install)
 
     async def authorise(self, request: CardAuthorisation) -> CardResult:
-        """Decide `request`; a repeated reference gets the first answer and moves nothing."""
-        result = await self._run(lambda conn: self._authorise(conn, request))
+        """Decide `request`; a repeated reference gets the first answer and moves nothing.
+
+        A sale of the magic amount 666.91 that passes the card checks is decided and
+        stored like any other (approved and debited, or declined 51), and then its
+        answer is lost: `AnswerLost` is raised, as the caller's own timeout would end its
+        wait. `query` and `reverse` find it as for any reference.
+        """
+        result, lost = await self._run(lambda conn: self._authorise(conn, request))
         log.info("authorisation %s: %s", result.reference, result.response_code)
+        if lost:
+            raise AnswerLost(f"the answer to {result.reference} was lost (magic amount 666.91)")
         return result
 
     # --- After the answer: reversal and status query -----------------------------------
@@ -136,7 +150,8 @@ class IssuerSimulator:
         )
         for card in self._cards:
             account = card_account(card, self._pan_key)
-            open_account(conn, account)
+            if not open_account(conn, account):
+                record_card_sequence(conn, card, self._pan_key)
             install_pin(conn, account.account_id, card.pin, card.pan, self._pin_keys)
             if card.opening_balance.minor > 0:
                 post_entry(
@@ -149,19 +164,20 @@ class IssuerSimulator:
                     at=now,
                 )
 
-    def _authorise(self, conn: Connection, request: CardAuthorisation) -> CardResult:
+    def _authorise(self, conn: Connection, request: CardAuthorisation) -> tuple[CardResult, bool]:
+        """The answer to `request`, and whether it is to be lost (see `authorise`)."""
         stored = find_authorisation(conn, request.reference)
         if stored is not None:
-            return stored.result()
+            return stored.result(), False
         if request.kind in ORIGINAL_KIND:
-            return self._follow_up(conn, request)
+            return self._follow_up(conn, request), False
         pan_ref, pan_masked = _card_identity(request.pan, self._pan_key)
         card = None if pan_ref is None else card_on_file(conn, pan_ref)
         refusal = None
         chip = card is not None and needs_arqc(request)
-        if chip:
+        if card is not None and chip:
             # The card is authenticated first: nothing else is decided for a forged one.
-            refusal = verify_arqc(request, self._imk_ac)
+            refusal = verify_arqc(request, self._imk_ac, card.card_sequence)
             chip = refusal is None
         if refusal is None and card is not None and request.pin_block is not None:
             # The PIN is checked before anything else about the card: a wrong PIN counts.
@@ -169,10 +185,11 @@ class IssuerSimulator:
                 conn, card.account_id, request.pan, request.pin_block, self._pin_keys
             )
         refusal = refusal or screen(request, card)
-        entry_id = None
+        entry_id, lost = None, False
         if refusal is None:
             assert card is not None
             answer, entry_id = self._approve(conn, request, card)
+            lost = magic_code(request) == ANSWER_LOST
         else:
             answer = _declined(request.reference, refusal)
         if chip:
@@ -188,7 +205,7 @@ class IssuerSimulator:
             entry_id=entry_id,
             at=self._clock.now(),
         )
-        return answer
+        return answer, lost
 
     def _follow_up(self, conn: Connection, request: CardAuthorisation) -> CardResult:
         """A void, refund, completion or cancel: see `issuer.follow_ups`."""

@@ -45,6 +45,8 @@ issuer_account = Table(
     Column("brand", String(16), nullable=True),
     Column("expiry", String(4), nullable=True),
     Column("holder_name", String(64), nullable=True),
+    # The PAN sequence number (EMV 5F34, 2 digits): with the PAN, it selects the chip's key.
+    Column("card_sequence", String(2), nullable=True),
     CheckConstraint(
         "kind IN ('card', 'settlement', 'funding', 'holds')", name="ck_issuer_account_kind"
     ),

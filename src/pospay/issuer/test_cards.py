@@ -7,7 +7,8 @@ its brand's range; none is a real card. PINs are for the simulator only.
 Magic amounts: a sale of 666.xx in any currency with two minor digits (666xx minor
 units) is declined with response code ``xx`` when ``xx`` is in `MAGIC_AMOUNTS`, on
 any card that passes the card checks (on file, active, unexpired); every other amount
-is decided by the card and its balance.
+is decided by the card and its balance. 666.91 is the exception: decided like any
+amount, its answer is lost (`issuer.decision.ANSWER_LOST`).
 """
 
 from __future__ import annotations

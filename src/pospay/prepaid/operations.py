@@ -31,7 +31,13 @@ from pospay.money import Money
 from pospay.prepaid import answers, books, cards
 from pospay.prepaid.answers import Answer, StoredAnswer
 from pospay.prepaid.programme import Programme
-from pospay.prepaid.rules import NEEDS_STATUS, Operation, card_refusal, issue_refusal
+from pospay.prepaid.rules import (
+    NEEDS_STATUS,
+    Operation,
+    card_refusal,
+    issue_refusal,
+    limit_refusal,
+)
 from pospay.prepaid.tables import prepaid_operation
 from pospay.security.pin import pin_offset_of_block
 from pospay.transaction import Kind
@@ -97,14 +103,17 @@ def answer_request(
     if request.kind is Kind.PREPAID_ISSUE:
         return _issue(conn, desk, request, record, pan_ref, now)
     card = cards.lock_card(conn, account_id)
+    funding = _funding_refusal(conn, request) if request.kind is Kind.PREPAID_CARD_TOP_UP else None
+    operation = Operation(request.kind, request.amount, request.expiry, request.at, funding)
     try:
-        refusal = card_refusal(
-            Operation(request.kind, request.amount, request.expiry, request.at), card
-        )
+        refusal = card_refusal(operation, card)
         if refusal is not None:
             raise _Declined(refusal)
         assert card is not None
         _check_pin(conn, desk, request, card)
+        refusal = limit_refusal(operation, card)
+        if refusal is not None:
+            raise _Declined(refusal)
         with conn.begin_nested():  # a refusal from here on leaves nothing of the operation
             record = _carry_out(conn, desk, request, record, card, now)
     except _Declined as declined:
@@ -123,6 +132,8 @@ def _issue(
     """Register a blank card: a new account, status 'issued', with the programme's limits."""
     programme = desk.programme
     refusal = issue_refusal(programme, request.pan, request.expiry, request.at)
+    if refusal is None and cards.find_card(conn, record.account_id or "") is not None:
+        refusal = Refusal("12", "the card is issued already")
     if refusal is None and request.amount.currency != programme.currency:
         refusal = Refusal("13", f"the programme's cards hold {programme.currency}")
     offset = None
@@ -173,7 +184,8 @@ def _refund(conn: Connection, desk: Desk, request: CardAuthorisation, now: datet
     try:
         payment = _refundable(original, request)
         card = cards.lock_card(conn, payment.account_id or "")
-        refusal = card_refusal(Operation(Kind.REFUND, request.amount, "", request.at), card)
+        operation = Operation(Kind.REFUND, request.amount, "", request.at)
+        refusal = card_refusal(operation, card)
         if refusal is not None:
             raise _Declined(refusal)
         assert card is not None
@@ -181,6 +193,9 @@ def _refund(conn: Connection, desk: Desk, request: CardAuthorisation, now: datet
             if not answers.take_undone(conn, payment.reference, request.amount.minor):
                 left = Money(payment.amount.minor - payment.undone, request.amount.currency)
                 raise _Declined(Refusal("13", f"refund of {request.amount} above the {left} left"))
+            refusal = limit_refusal(operation, card)
+            if refusal is not None:
+                raise _Declined(refusal)
             record = _carry_out(conn, desk, request, record, card, now)
     except _Declined as declined:
         return _store(conn, record, _declined(request.reference, declined.refusal), now)
@@ -236,7 +251,9 @@ def _carry_out(
     merchant = request.merchant_id
     record = dataclasses.replace(record, merchant_id=merchant)
     if kind is Kind.PREPAID_CARD_TOP_UP:
-        record = dataclasses.replace(record, funding_reference=_funding(conn, request))
+        # `_funding_refusal` found nothing against it: the programme's unique key on the
+        # funding reference settles a race between two top-ups paid by one sale.
+        record = dataclasses.replace(record, funding_reference=request.original_reference)
     shop = books.merchant_account(shop_kind, merchant)
     books.open_programme_account(conn, shop, request.amount.currency, now)
     debit, credit = (card.account_id, shop) if kind is Kind.SALE else (shop, card.account_id)
@@ -268,18 +285,19 @@ def _carry_out(
     return record
 
 
-def _funding(conn: Connection, request: CardAuthorisation) -> str:
-    """The card sale that pays for a top-up, if it may: unused, and not a prepaid payment."""
+def _funding_refusal(conn: Connection, request: CardAuthorisation) -> Refusal | None:
+    """Why the card sale named by a top-up cannot pay for it (it is a prepaid payment, or
+    paid for a top-up already), or None."""
     funding = request.original_reference
     if not funding:
-        raise _Declined(Refusal("30", "a top-up by card names its card sale in field 37"))
+        return Refusal("30", "a top-up by card names its card sale in field 37")
     if answers.find_answer(conn, funding) is not None:
-        raise _Declined(Refusal("12", "a prepaid payment cannot pay for a top-up"))
+        return Refusal("12", "a prepaid payment cannot pay for a top-up")
     o = prepaid_operation.c
     used = conn.execute(select(o.reference).where(o.funding_reference == funding)).first()
     if used is not None:
-        raise _Declined(Refusal("12", f"the card sale {funding} paid for a top-up already"))
-    return funding
+        return Refusal("12", f"the card sale {funding} paid for a top-up already")
+    return None
 
 
 def _approved(

@@ -1,16 +1,17 @@
 """What the programme refuses before any money moves: the rules as data, no I/O.
 
 `card_refusal` applies `CARD_RULES` in order and returns the first refusal for an
-operation on an issued card, or None when it may go on. The money rules that only
-the database can decide at the moment the money moves — a balance too low (51), the
-daily spending limit (61) — belong to the ledger and the daily spend counter.
+operation on an issued card, or None when it may go on; `limit_refusal` is the
+maximum balance, checked after the PIN. The money rules that only the database can
+decide at the moment the money moves — a balance too low (51), the daily spending
+limit (61) — belong to the ledger and the daily spend counter.
 
-Response codes, as `docs/iso8583.md` section 4.14 lists them: 14 a card the programme
-never issued (or whose issue was reversed), 54 an expired card or a wrong expiry date,
-57 a card not activated yet, 62 a frozen card, 12 an operation the card's status does
-not allow (activating an active card, freezing a frozen one) or that the programme
-does not do, 13 an amount in another currency, 61 a credit above the card's maximum
-balance.
+Response codes, in the order `docs/iso8583.md` section 4.14 lists them: 14 a card the
+programme never issued (or whose issue was reversed), 54 an expired card or a wrong
+expiry date, 12 an operation the card's status does not allow (activating an active
+card, freezing a frozen one) or a top-up paid by a sale that cannot pay for it, 57 a
+card not activated yet, 62 a frozen card, 13 an amount in another currency; then the
+PIN (55, 75); then 61 a credit above the card's maximum balance.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ class Operation:
     amount: Money
     expiry: str  # as the request sent it; empty for a refund (it names its payment)
     at: datetime
+    # A top-up by card: why its card sale cannot pay for it, found in the programme's
+    # books before the rules run (`operations`), or None.
+    funding: Refusal | None = None
 
 
 Rule = Callable[[Operation, PrepaidCard], Refusal | None]
@@ -81,6 +85,10 @@ def _wrong_expiry(operation: Operation, card: PrepaidCard) -> Refusal | None:
     return None
 
 
+def _funding(operation: Operation, card: PrepaidCard) -> Refusal | None:
+    return operation.funding
+
+
 def _status(operation: Operation, card: PrepaidCard) -> Refusal | None:
     if card.status in NEEDS_STATUS[operation.kind]:
         return None
@@ -98,7 +106,8 @@ def _currency(operation: Operation, card: PrepaidCard) -> Refusal | None:
     return None
 
 
-def _maximum_balance(operation: Operation, card: PrepaidCard) -> Refusal | None:
+def limit_refusal(operation: Operation, card: PrepaidCard) -> Refusal | None:
+    """61 when a credit would take `card` above its maximum balance; else None."""
     if operation.kind not in CREDITS:
         return None
     after = card.balance.minor + operation.amount.minor
@@ -116,9 +125,9 @@ CARD_RULES: tuple[Rule, ...] = (
     _supported,
     _expired,
     _wrong_expiry,
+    _funding,
     _status,
     _currency,
-    _maximum_balance,
 )
 
 

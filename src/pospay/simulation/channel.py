@@ -5,7 +5,10 @@ crosses a link with latency; the fault plan may lose the request (the issuer nev
 acts), lose the answer (the issuer acted, the host never hears) or delay it. The
 issuer works in a task of its own node, so a host that gives up waiting does not
 stop the issuer, and an issuer that crashes mid-call never answers. Either way the
-host's own `channel_timeout` ends its wait, and its recovery job resolves the rest.
+host's own `channel_timeout` ends its wait, and its recovery job resolves the rest. The
+issuer's own lost answer (`AnswerLost`, the magic amount 666.91) is no failure of its
+process: it crosses the wire as what it is, no answer, and the host's timeout ends the
+wait as for a dropped one.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import NoReturn, Protocol, TypeVar
 
 from pospay.channels import CardAuthorisation, CardResult
+from pospay.errors import AnswerLost
 from pospay.issuer import IssuerSimulator
 from pospay.simulation.faults import Fault, FaultPlan, Site
 from pospay.simulation.network import DELAY, LATENCY
@@ -56,18 +60,21 @@ class SimChannel:
         simulator = self._issuer.simulator
         if fault is Fault.CHANNEL_REQUEST_DROP or not self._issuer.node.up or simulator is None:
             await _never()
-        answer: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        answer: asyncio.Future[T | AnswerLost] = asyncio.get_running_loop().create_future()
         work = self._issuer.node.spawn(_awaited(operation(simulator)))
         work.add_done_callback(lambda task: _pass_on(task, answer))
         result = await answer
         await asyncio.sleep(self._faults.uniform(*LATENCY))
-        if fault is Fault.CHANNEL_RESPONSE_DROP:
+        if fault is Fault.CHANNEL_RESPONSE_DROP or isinstance(result, AnswerLost):
             await _never()
         return result
 
 
-async def _awaited(awaitable: Awaitable[T]) -> T:
-    return await awaitable
+async def _awaited(awaitable: Awaitable[T]) -> T | AnswerLost:
+    try:
+        return await awaitable
+    except AnswerLost as lost:  # the issuer acted and says so: no error of its process
+        return lost
 
 
 async def _never() -> NoReturn:
